@@ -1,0 +1,160 @@
+"""The `scribe` command: keys, migrations, the embedded service and one-off transcription."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from sqlalchemy.exc import OperationalError
+
+from app.config import get_settings
+from app.db import session_scope
+
+FORMATS = ("json", "txt", "srt", "vtt", "rttm")
+
+
+@click.group()
+def main() -> None:
+    """Scribe Rabbit: speaker-attributed transcripts of recordings."""
+
+
+@main.command()
+def migrate() -> None:
+    """Apply database migrations (DATABASE_URL, or the embedded SQLite file)."""
+    from app.migrate import upgrade_database
+
+    upgrade_database(get_settings())
+    click.echo("database is at the newest revision")
+
+
+@main.command()
+def run() -> None:
+    """Start API, workers and beat on this machine (the embedded default) until Ctrl-C."""
+    from workers.embedded import run as run_embedded
+
+    sys.exit(run_embedded(get_settings()))
+
+
+@main.group()
+def keys() -> None:
+    """Create, list and revoke API keys."""
+
+
+def _db_error(exc: OperationalError) -> click.ClickException:
+    return click.ClickException(
+        f"the database is not ready ({exc.orig}); run `scribe migrate` (or `make run`) first"
+    )
+
+
+@keys.command("create")
+@click.option("--name", required=True, help="A name for the key (shown in lists).")
+@click.option("--owner", default=None, help="Tenant that owns the key's jobs (default: name).")
+def keys_create(name: str, owner: str | None) -> None:
+    """Create a key and print it once."""
+    from app.auth.service import create_key
+
+    try:
+        with session_scope() as session:
+            created = create_key(session, name=name, owner=owner)
+            key_id, owner_name = created.key.id, created.key.owner
+    except OperationalError as exc:
+        raise _db_error(exc) from exc
+    click.echo(f"API key (shown once, keep it safe): {created.secret}")
+    click.echo(f"id: {key_id}  owner: {owner_name}", err=True)
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """List keys (prefix, owner, state); clear keys are never stored."""
+    from app.auth.service import list_keys
+
+    try:
+        with session_scope() as session:
+            rows = list_keys(session)
+    except OperationalError as exc:
+        raise _db_error(exc) from exc
+    for key in rows:
+        state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+        click.echo(f"{key.id}  {key.prefix}…  {key.name}  owner={key.owner}  {state}")
+
+
+@keys.command("revoke")
+@click.argument("key_ref")
+def keys_revoke(key_ref: str) -> None:
+    """Revoke a key by its id or visible prefix."""
+    from app.auth.service import revoke_key
+
+    try:
+        with session_scope() as session:
+            key = revoke_key(session, key_ref=key_ref)
+    except OperationalError as exc:
+        raise _db_error(exc) from exc
+    if key is None:
+        raise click.ClickException(f"no single key matches {key_ref!r}")
+    click.echo(f"revoked {key.prefix}… ({key.name})")
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--diarize/--no-diarize", default=False, help="Label speakers.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="txt", show_default=True)
+@click.option("--model", default=None, help="ASR model (default: ASR_MODEL).")
+@click.option("--language", default=None, help="Language code; detected when absent.")
+@click.option("--num-speakers", type=int, default=None)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def transcribe(
+    file: Path,
+    diarize: bool,
+    fmt: str,
+    model: str | None,
+    language: str | None,
+    num_speakers: int | None,
+    output: Path | None,
+) -> None:
+    """Transcribe FILE here and now, without the service (progress on stderr)."""
+    from pydantic import ValidationError
+    from tqdm import tqdm
+
+    from app.jobs.schemas import TranscriptionOptions
+    from app.pipeline.errors import PipelineError
+    from app.pipeline.formats import RENDERERS
+    from app.pipeline.transcribe import transcribe_file
+
+    settings = get_settings()
+    try:
+        options = TranscriptionOptions(
+            model=model or settings.asr_model,
+            language=language,
+            diarize=diarize,
+            num_speakers=num_speakers,
+        ).model_dump(mode="json")
+    except ValidationError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if fmt == "rttm" and not diarize:
+        raise click.UsageError("--format rttm needs --diarize")
+
+    with tqdm(total=100, unit="%", file=sys.stderr, desc="starting", leave=False) as bar:
+
+        def progress(stage: str, percent: int) -> None:
+            bar.set_description(stage)
+            bar.update(max(0, percent - bar.n))
+
+        try:
+            result = transcribe_file(
+                file,
+                options,
+                settings=settings,
+                progress=progress,
+                should_stop=lambda: None,
+                recording_id=file.stem,
+            )
+        except PipelineError as exc:
+            raise click.ClickException(f"{exc.code}: {exc.message}") from exc
+        bar.update(100 - bar.n)
+    text = RENDERERS[fmt](result) or ""
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)

@@ -1,0 +1,1 @@
+"""Getting recordings in: URL fetching (and, with it, the outbound network guard)."""

@@ -1,0 +1,39 @@
+"""Sending job messages: a task id is recorded with the row, the message goes out after commit."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from app import tasknames
+from app.models import Job, utcnow
+
+log = logging.getLogger(__name__)
+
+
+def prepare_dispatch(job: Job) -> str:
+    """Record a fresh task id on the job (commit before publishing it)."""
+    task_id = f"{job.id}.{uuid.uuid4().hex[:12]}"
+    job.task_id = task_id
+    job.enqueued_at = utcnow()
+    return task_id
+
+
+def publish_transcription(job_id: uuid.UUID, task_id: str) -> bool:
+    """Send the transcription message; False if the broker refused (the reconciler resends)."""
+    from app.celery_app import celery_app
+
+    try:
+        celery_app.send_task(
+            tasknames.TRANSCRIBE,
+            args=[str(job_id)],
+            task_id=task_id,
+            queue=tasknames.QUEUE_TRANSCRIBE,
+            routing_key=tasknames.QUEUE_TRANSCRIBE,
+            retry=True,
+            retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
+        )
+    except Exception as exc:
+        log.warning("could not send job %s to the broker (will be resent): %s", job_id, exc)
+        return False
+    return True

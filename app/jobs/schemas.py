@@ -1,0 +1,152 @@
+"""Request and response shapes of the jobs API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from app.models import Job
+
+# The languages Whisper knows (faster_whisper.tokenizer._LANGUAGE_CODES), kept here so the API
+# can validate without importing the ML stack.
+WHISPER_LANGUAGES = frozenset(
+    "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw "
+    "he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my "
+    "ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt "
+    "uk ur uz vi yi yo zh yue".split()
+)
+
+
+class TranscriptionOptions(BaseModel):
+    """What a client may ask of a transcription."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = Field(None, description="ASR model name; the server default when absent")
+    language: str | None = Field(None, description="ISO 639-1 code; detected when absent")
+    task: Literal["transcribe", "translate"] = "transcribe"
+    diarize: bool = False
+    num_speakers: int | None = Field(None, ge=1, le=100)
+    min_speakers: int | None = Field(None, ge=1, le=100)
+    max_speakers: int | None = Field(None, ge=1, le=100)
+    word_timestamps: bool = True
+    vad_filter: bool = True
+    initial_prompt: str | None = Field(None, max_length=1000)
+    hotwords: str | None = Field(None, max_length=500)
+    webhook_url: AnyHttpUrl | None = None
+    recording_id: str | None = Field(None, max_length=200)
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().lower()
+        if value not in WHISPER_LANGUAGES:
+            raise ValueError(f"unknown language code {value!r}; use an ISO 639-1 code such as 'en'")
+        return value
+
+    @model_validator(mode="after")
+    def _speaker_counts(self) -> TranscriptionOptions:
+        counts = (self.num_speakers, self.min_speakers, self.max_speakers)
+        if any(c is not None for c in counts) and not self.diarize:
+            raise ValueError("num_speakers, min_speakers and max_speakers need diarize=true")
+        if self.num_speakers is not None and (self.min_speakers or self.max_speakers):
+            raise ValueError("give either num_speakers or min_speakers/max_speakers, not both")
+        if self.min_speakers and self.max_speakers and self.min_speakers > self.max_speakers:
+            raise ValueError("min_speakers is larger than max_speakers")
+        return self
+
+
+class TranscribeUrlRequest(TranscriptionOptions):
+    """JSON body of POST /transcribe: a URL the worker fetches, and the options."""
+
+    url: AnyHttpUrl = Field(description="http(s) URL of the recording")
+
+
+class JobError(BaseModel):
+    code: str
+    message: str
+
+
+class JobInput(BaseModel):
+    filename: str | None = None
+    size_bytes: int | None = None
+    url: str | None = None
+
+
+class JobModels(BaseModel):
+    asr: str | None = None
+    diarization: str | None = None
+    worker: str | None = None
+
+
+class JobLinks(BaseModel):
+    self: str
+    transcript: str
+    cancel: str
+
+
+class JobOut(BaseModel):
+    """A job as the API shows it."""
+
+    id: uuid.UUID
+    kind: str
+    status: str
+    stage: str | None
+    progress: int
+    recording_id: str | None
+    options: dict[str, Any]
+    input: JobInput
+    error: JobError | None
+    attempts: int
+    language: str | None
+    audio_duration: float | None
+    models: JobModels
+    timings: dict[str, Any]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    links: JobLinks
+
+
+class JobPage(BaseModel):
+    """One page of jobs, newest first; pass `next_cursor` as `cursor` for the next page."""
+
+    data: list[JobOut]
+    next_cursor: str | None
+
+
+def job_out(job: Job) -> JobOut:
+    """Present a job row to its owner."""
+    base = f"/api/v1/jobs/{job.id}"
+    error = (
+        JobError(code=job.error_code, message=job.error_message or "") if job.error_code else None
+    )
+    if job.status in ("queued", "running") and error is not None:
+        error = None  # a transient error of an earlier attempt; the job goes on
+    return JobOut(
+        id=job.id,
+        kind=job.kind,
+        status=job.status,
+        stage=job.stage,
+        progress=job.progress,
+        recording_id=job.recording_id,
+        options=job.options,
+        input=JobInput(filename=job.input_filename, size_bytes=job.input_bytes, url=job.input_url),
+        error=error,
+        attempts=job.attempts,
+        language=job.language,
+        audio_duration=job.audio_duration,
+        models=JobModels(
+            asr=job.asr_model, diarization=job.diarization_model, worker=job.worker_version
+        ),
+        timings=job.timings,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        links=JobLinks(self=base, transcript=f"{base}/transcript", cancel=f"{base}/cancel"),
+    )

@@ -1,0 +1,200 @@
+"""Job operations the API offers: create, read, list, cancel, delete, fetch results."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.auth.service import Principal
+from app.config import Settings
+from app.errors import Conflict, Invalid, NotFound
+from app.jobs.dispatch import prepare_dispatch
+from app.jobs.schemas import TranscriptionOptions
+from app.models import TERMINAL_STATUSES, Job, JobStatus, utcnow
+from app.storage import ObjectNotFound, Storage, job_prefix
+
+FORMATS: dict[str, str] = {
+    "json": "application/json",
+    "txt": "text/plain; charset=utf-8",
+    "srt": "application/x-subrip; charset=utf-8",
+    "vtt": "text/vtt; charset=utf-8",
+    "rttm": "text/plain; charset=utf-8",
+}
+
+
+@dataclass(frozen=True)
+class JobInputSpec:
+    """Where a new job's recording comes from: an object already stored, or a URL."""
+
+    input_key: str | None = None
+    input_url: str | None = None
+    filename: str | None = None
+    size_bytes: int | None = None
+
+
+def check_options(options: TranscriptionOptions, *, settings: Settings) -> dict[str, Any]:
+    """Server-side checks of options against this deployment; returns what is stored."""
+    model = options.model or settings.asr_model
+    if model not in settings.asr_models and model != settings.asr_model:
+        allowed = ", ".join(sorted({settings.asr_model, *settings.asr_models}))
+        raise Invalid(f"model {model!r} is not available here; choose one of: {allowed}")
+    if model.endswith(".en"):
+        if options.task == "translate":
+            raise Invalid(f"model {model!r} is English-only and cannot translate")
+        if options.language not in (None, "en"):
+            raise Invalid(f"model {model!r} is English-only; language must be 'en' or absent")
+    for field in ("num_speakers", "min_speakers", "max_speakers"):
+        value = getattr(options, field)
+        if value is not None and value > settings.max_speakers:
+            raise Invalid(f"{field} must be at most {settings.max_speakers}")
+    stored = options.model_dump(mode="json", exclude={"recording_id"})
+    stored["model"] = model
+    return stored
+
+
+def create_job(
+    session: Session,
+    *,
+    principal: Principal,
+    options: TranscriptionOptions,
+    source: JobInputSpec,
+    settings: Settings,
+    job_id: uuid.UUID | None = None,
+) -> tuple[Job, str]:
+    """Add a queued job and its task id; the caller commits, then publishes."""
+    job = Job(
+        id=job_id or uuid.uuid4(),
+        owner=principal.owner,
+        api_key_id=principal.key_id,
+        status=JobStatus.QUEUED,
+        options=check_options(options, settings=settings),
+        recording_id=options.recording_id,
+        input_key=source.input_key,
+        input_url=source.input_url,
+        input_filename=source.filename,
+        input_bytes=source.size_bytes,
+    )
+    task_id = prepare_dispatch(job)
+    session.add(job)
+    session.flush()
+    return job, task_id
+
+
+def get_job(session: Session, *, principal: Principal, job_id: uuid.UUID) -> Job:
+    """The caller's job, or NotFound (also for another tenant's job)."""
+    job = session.scalar(
+        select(Job).where(Job.id == job_id, Job.owner == principal.owner, Job.deleted_at.is_(None))
+    )
+    if job is None:
+        raise NotFound(f"job {job_id} not found")
+    return job
+
+
+def _encode_cursor(job: Job) -> str:
+    raw = f"{job.created_at.isoformat()}|{job.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, job_id = raw.split("|", 1)
+        return datetime.fromisoformat(created), uuid.UUID(job_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise Invalid("cursor is not valid; use next_cursor from a previous page") from exc
+
+
+def list_jobs(
+    session: Session,
+    *,
+    principal: Principal,
+    status: JobStatus | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Job], str | None]:
+    """The caller's jobs, newest first, keyset-paginated."""
+    query = select(Job).where(Job.owner == principal.owner, Job.deleted_at.is_(None))
+    if status is not None:
+        query = query.where(Job.status == status)
+    if cursor:
+        created, last_id = _decode_cursor(cursor)
+        query = query.where(
+            or_(Job.created_at < created, and_(Job.created_at == created, Job.id < last_id))
+        )
+    jobs = list(
+        session.scalars(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1))
+    )
+    next_cursor = _encode_cursor(jobs[limit - 1]) if len(jobs) > limit else None
+    return jobs[:limit], next_cursor
+
+
+def cancel_job(session: Session, *, principal: Principal, job_id: uuid.UUID) -> Job:
+    """Cancel a queued or running job; a running worker notices at its next heartbeat."""
+    job = get_job(session, principal=principal, job_id=job_id)
+    if job.job_status in TERMINAL_STATUSES:
+        raise Conflict(f"job {job_id} has already ended ({job.status})", code="job_finished")
+    now = utcnow()
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+        .values(
+            status=JobStatus.CANCELED,
+            finished_at=now,
+            updated_at=now,
+            lease_expires_at=None,
+            error_code="canceled",
+            error_message="The job was canceled at the client's request.",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    session.refresh(job)
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"job {job_id} has already ended ({job.status})", code="job_finished")
+    return job
+
+
+def delete_job(
+    session: Session, *, principal: Principal, job_id: uuid.UUID, storage: Storage
+) -> None:
+    """Remove the job's audio and results everywhere and hide the job; a running job stops."""
+    job = get_job(session, principal=principal, job_id=job_id)
+    now = utcnow()
+    values: dict[str, Any] = {"deleted_at": now, "updated_at": now, "result_keys": {}}
+    if job.job_status not in TERMINAL_STATUSES:
+        values |= {"status": JobStatus.CANCELED, "finished_at": now, "lease_expires_at": None}
+    session.execute(
+        update(Job)
+        .where(Job.id == job.id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    storage.delete_prefix(job_prefix(job.id))
+
+
+def read_transcript(
+    session: Session, *, principal: Principal, job_id: uuid.UUID, fmt: str, storage: Storage
+) -> bytes:
+    """A finished job's result in one format."""
+    job = get_job(session, principal=principal, job_id=job_id)
+    if job.status != JobStatus.SUCCEEDED:
+        raise Conflict(
+            f"job {job_id} is {job.status}; the transcript exists once it has succeeded",
+            code="job_not_finished" if job.status in ("queued", "running") else "no_transcript",
+        )
+    key = job.result_keys.get(fmt)
+    if key is None:
+        reason = " (it needs diarize=true)" if fmt == "rttm" else ""
+        raise NotFound(f"this job has no {fmt} result{reason}", code="format_unavailable")
+    try:
+        return storage.get_bytes(key)
+    except ObjectNotFound as exc:
+        raise NotFound(f"the {fmt} result of job {job_id} is no longer stored") from exc

@@ -1,0 +1,36 @@
+"""The FastAPI application. It never imports torch, faster-whisper or pyannote."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from app import __version__
+from app.config import get_settings
+from app.errors import install_error_handlers
+from app.jobs.router import router as jobs_router
+from app.limits import BodySizeLimitMiddleware
+from app.logs import configure_logging
+
+
+def create_app() -> FastAPI:
+    """Build the API application from settings."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    application = FastAPI(
+        title="Scribe Rabbit",
+        version=__version__,
+        description="Speaker-attributed transcripts of recordings, as asynchronous jobs.",
+    )
+    install_error_handlers(application)
+    application.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    application.include_router(jobs_router)
+
+    @application.get("/health", tags=["ops"])
+    def health() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    return application
+
+
+app = create_app()

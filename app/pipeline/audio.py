@@ -1,0 +1,151 @@
+"""Probing and decoding with ffmpeg: the format is judged by content, within limits."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.pipeline.errors import PipelineError
+
+SAMPLE_RATE = 16000
+PROBE_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What ffprobe found in a file."""
+
+    format_name: str
+    duration: float | None
+    audio_streams: int
+    video_streams: int
+    channels: int
+    sample_rate: int | None
+    codec: str | None
+
+
+def ffmpeg_available() -> bool:
+    """True when ffmpeg and ffprobe are on PATH."""
+    return bool(shutil.which("ffmpeg") and shutil.which("ffprobe"))
+
+
+def _float(value: object) -> float | None:
+    try:
+        number = float(str(value))
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and number >= 0 else None  # NaN check
+
+
+def probe(path: Path) -> MediaInfo:
+    """Read the container and streams; PipelineError when it is not media we can use."""
+    try:
+        proc = subprocess.run(
+            [
+                "ffprobe",
+                "-v",
+                "error",
+                "-print_format",
+                "json",
+                "-show_format",
+                "-show_streams",
+                str(path),
+            ],
+            capture_output=True,
+            timeout=PROBE_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise PipelineError("invalid_media", "Probing the file took too long.") from None
+    if proc.returncode != 0:
+        raise PipelineError(
+            "invalid_media",
+            "The file is not a recognised audio or video format "
+            f"({proc.stderr.decode(errors='replace').strip()[:200] or 'ffprobe failed'}).",
+        )
+    data = json.loads(proc.stdout or b"{}")
+    streams = data.get("streams", [])
+    fmt = data.get("format", {})
+    audio = [s for s in streams if s.get("codec_type") == "audio"]
+    video = [
+        s
+        for s in streams
+        if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")
+    ]
+    first = audio[0] if audio else {}
+    duration = _float(fmt.get("duration")) or _float(first.get("duration"))
+    return MediaInfo(
+        format_name=str(fmt.get("format_name", "unknown")),
+        duration=duration,
+        audio_streams=len(audio),
+        video_streams=len(video),
+        channels=int(first.get("channels") or 0),
+        sample_rate=int(first["sample_rate"]) if first.get("sample_rate") else None,
+        codec=first.get("codec_name"),
+    )
+
+
+def check_media(info: MediaInfo, *, max_duration: float) -> None:
+    """Refuse what cannot or must not be transcribed, before any model runs."""
+    if info.audio_streams == 0:
+        what = "a video without an audio track" if info.video_streams else "no audio stream"
+        raise PipelineError("no_audio_stream", f"The file holds {what}.")
+    if info.duration is not None and info.duration > max_duration:
+        raise PipelineError(
+            "duration_exceeded",
+            f"The recording lasts {info.duration:.0f} s; the limit is {max_duration:.0f} s.",
+        )
+
+
+def decode(
+    path: Path, *, max_duration: float, timeout: float, channel: int | None = None
+) -> np.ndarray:
+    """Decode the first audio stream to 16 kHz mono float32 (or one channel of it)."""
+    pan = ["-af", f"pan=mono|c0=c{channel}"] if channel is not None else ["-ac", "1"]
+    cmd = [
+        "ffmpeg",
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-i",
+        str(path),
+        "-map",
+        "0:a:0",
+        "-vn",
+        "-sn",
+        "-dn",
+        *pan,
+        "-ar",
+        str(SAMPLE_RATE),
+        "-t",
+        str(max_duration + 1),
+        "-f",
+        "s16le",
+        "-acodec",
+        "pcm_s16le",
+        "-",
+    ]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise PipelineError(
+            "decode_timeout", f"Decoding took longer than {timeout:.0f} s."
+        ) from None
+    if proc.returncode != 0:
+        detail = proc.stderr.decode(errors="replace").strip()[:200]
+        raise PipelineError("invalid_media", f"The audio could not be decoded ({detail}).")
+    audio = np.frombuffer(proc.stdout, dtype=np.int16).astype(np.float32) / 32768.0
+    seconds = audio.size / SAMPLE_RATE
+    if seconds > max_duration:
+        raise PipelineError(
+            "duration_exceeded", f"The recording lasts over {max_duration:.0f} s, the limit."
+        )
+    if seconds < 0.1:
+        raise PipelineError("empty_audio", "The recording holds no audio (under 0.1 s decoded).")
+    return audio
