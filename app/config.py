@@ -82,8 +82,12 @@ class Settings(BaseSettings):
     @property
     def sqlalchemy_url(self) -> str:
         """The database URL, defaulting to a SQLite file in the data folder."""
-        if self.database_url:
-            return self.database_url
+        url = self.database_url
+        for scheme in ("postgres://", "postgresql://"):
+            if url.startswith(scheme):  # the driver we ship is psycopg2
+                return "postgresql+psycopg2://" + url[len(scheme) :]
+        if url:
+            return url
         return f"sqlite:///{(self.data_dir / 'scribe.db').resolve()}"
 
     @property

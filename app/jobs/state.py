@@ -71,7 +71,9 @@ def claim_job(
         session.rollback()
         return None
     session.commit()
-    job = session.scalars(select(Job).where(Job.id == job_id)).one()
+    job = session.scalars(
+        select(Job).where(Job.id == job_id).execution_options(populate_existing=True)
+    ).one()
     return Claim(
         job_id=job.id,
         token=token,
