@@ -158,3 +158,7 @@ def transcribe(
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+if __name__ == "__main__":
+    main()

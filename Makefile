@@ -1,0 +1,53 @@
+# Scribe Rabbit. `make run` starts the whole service on this machine; `make test` checks it.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint typecheck install install-dev system-deps services clean
+
+help:
+	@echo "make run        install (first time) and start API, workers and beat on this machine"
+	@echo "make test       install (first time), then ruff, mypy and pytest"
+	@echo "make install    the worker/runtime virtualenv in $(VENV)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+$(VENV)/.installed-worker: requirements.txt requirements-worker.txt pyproject.toml | $(BIN)/python
+	$(PIP) install -q -r requirements-worker.txt
+	$(PIP) install -q --no-deps -e .
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed-worker
+	$(PIP) install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed-worker
+install-dev: $(VENV)/.installed-dev
+
+system-deps:
+	@scripts/system-deps.sh
+
+services:
+	@scripts/system-deps.sh --test
+	@scripts/services.sh
+
+run: system-deps install
+	$(BIN)/scribe run
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install-dev
+	$(BIN)/mypy
+
+test: services install-dev lint typecheck
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
