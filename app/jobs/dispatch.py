@@ -1,4 +1,8 @@
-"""Sending job messages: a task id is recorded with the row, the message goes out after commit."""
+"""Sending job messages: a task id is recorded with the row, the message goes out after commit.
+
+Every job kind has one task and one queue; the API and the reconciler send by name, so neither
+imports the code that runs the task.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,11 @@ from app.models import Job, utcnow
 
 log = logging.getLogger(__name__)
 
+# job kind -> (task name, queue)
+ROUTES: dict[str, tuple[str, str]] = {
+    "transcription": (tasknames.TRANSCRIBE, tasknames.QUEUE_TRANSCRIBE),
+}
+
 
 def prepare_dispatch(job: Job) -> str:
     """Record a fresh task id on the job (commit before publishing it)."""
@@ -19,17 +28,18 @@ def prepare_dispatch(job: Job) -> str:
     return task_id
 
 
-def publish_transcription(job_id: uuid.UUID, task_id: str) -> bool:
-    """Send the transcription message; False if the broker refused (the reconciler resends)."""
+def publish_job(job_id: uuid.UUID, kind: str, task_id: str) -> bool:
+    """Send the job's message; False if the broker refused (the reconciler resends later)."""
     from app.celery_app import celery_app
 
+    task_name, queue = ROUTES[kind]
     try:
         celery_app.send_task(
-            tasknames.TRANSCRIBE,
+            task_name,
             args=[str(job_id)],
             task_id=task_id,
-            queue=tasknames.QUEUE_TRANSCRIBE,
-            routing_key=tasknames.QUEUE_TRANSCRIBE,
+            queue=queue,
+            routing_key=queue,
             retry=True,
             retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
         )

@@ -17,24 +17,26 @@ from sqlalchemy.orm import Session
 
 from app.broker import BrokerSnapshot
 from app.config import Settings
-from app.jobs.dispatch import prepare_dispatch
+from app.jobs.dispatch import ROUTES, prepare_dispatch
 from app.jobs.state import expired_before
 from app.models import Job, JobStatus, utcnow
-from app.tasknames import QUEUE_TRANSCRIBE
 
 log = logging.getLogger(__name__)
 
-QUEUES = [QUEUE_TRANSCRIBE]
+
+def broker_queues() -> list[str]:
+    """Every queue a job message can wait in."""
+    return sorted({queue for _task, queue in ROUTES.values()})
 
 
 @dataclass
 class ReconcileReport:
-    """What one pass did; `to_publish` holds (job id, task id) to send after commit."""
+    """What one pass did; `to_publish` holds (job id, kind, task id) to send after commit."""
 
     requeued_expired: int = 0
     resent_lost: int = 0
     failed_exhausted: int = 0
-    to_publish: list[tuple[uuid.UUID, str]] = field(default_factory=list)
+    to_publish: list[tuple[uuid.UUID, str, str]] = field(default_factory=list)
 
 
 def _fail_exhausted(session: Session, job: Job, *, reason: str) -> bool:
@@ -83,7 +85,7 @@ def reconcile(
         job.progress = 0
         job.error_code = "worker_lost"
         job.error_message = f"The worker running attempt {job.attempts} stopped answering."
-        report.to_publish.append((job.id, prepare_dispatch(job)))
+        report.to_publish.append((job.id, job.kind, prepare_dispatch(job)))
         report.requeued_expired += 1
 
     # Queued: resend when the message is gone (or, on an unreadable broker, when it is old).
@@ -91,7 +93,7 @@ def reconcile(
     if broker is None:
         grace = max(grace, settings.requeue_unknown_broker_after_seconds)
     cutoff = now - timedelta(seconds=grace)
-    already = {job_id for job_id, _ in report.to_publish}
+    already = {job_id for job_id, _, _ in report.to_publish}
     for job in session.scalars(
         select(Job)
         .where(Job.status == JobStatus.QUEUED, Job.deleted_at.is_(None), Job.enqueued_at < cutoff)
@@ -105,7 +107,7 @@ def reconcile(
             continue
         if broker is not None and job.task_id in broker.task_ids:
             continue
-        report.to_publish.append((job.id, prepare_dispatch(job)))
+        report.to_publish.append((job.id, job.kind, prepare_dispatch(job)))
         report.resent_lost += 1
     session.flush()
     return report

@@ -19,7 +19,7 @@ from app.config import get_settings
 from app.db import SessionDep
 from app.errors import ApiError
 from app.jobs import service
-from app.jobs.dispatch import publish_transcription
+from app.jobs.dispatch import publish_job
 from app.jobs.schemas import (
     JobOut,
     JobPage,
@@ -62,7 +62,7 @@ def _validate(model: type[TranscriptionOptions], data: Any) -> Any:
 
 def _commit_and_publish(session: Session, job: Job, task_id: str) -> Job:
     session.commit()
-    publish_transcription(job.id, task_id)
+    publish_job(job.id, job.kind, task_id)
     return job
 
 

@@ -34,16 +34,16 @@ def reconcile() -> dict[str, int]:
     """Find lost or stalled jobs and send them again."""
     from app import broker
     from app.db import session_scope
-    from app.jobs.dispatch import publish_transcription
-    from app.jobs.reconcile import QUEUES
+    from app.jobs.dispatch import publish_job
+    from app.jobs.reconcile import broker_queues
     from app.jobs.reconcile import reconcile as reconcile_jobs
 
     settings = get_settings()
-    snapshot = broker.snapshot(settings, QUEUES)
+    snapshot = broker.snapshot(settings, broker_queues())
     with session_scope() as session:
         report = reconcile_jobs(session, settings=settings, broker=snapshot)
-    for job_id, task_id in report.to_publish:
-        publish_transcription(job_id, task_id)
+    for job_id, kind, task_id in report.to_publish:
+        publish_job(job_id, kind, task_id)
     if report.to_publish or report.failed_exhausted:
         log.info(
             "reconciler: %d requeued after lost leases, %d resent, %d failed for good",

@@ -151,7 +151,7 @@ def test_reconciler_leaves_jobs_whose_message_is_alive(
     assert task_id is not None
     report = reconcile(session, settings=settings, broker=BrokerSnapshot(task_ids={task_id}))
     session.commit()
-    assert job.id not in [j for j, _ in report.to_publish]
+    assert job.id not in [j for j, _, _ in report.to_publish]
     assert _reload(session, job).task_id == task_id
 
 
@@ -164,7 +164,7 @@ def test_reconciler_resends_jobs_whose_message_is_lost(
     old_task = _reload(session, job).task_id
     report = reconcile(session, settings=settings, broker=BrokerSnapshot())
     session.commit()
-    published = dict(report.to_publish)
+    published = {j: t for j, _, t in report.to_publish}
     assert job.id in published and fresh.id not in published  # young jobs get a grace period
     assert _reload(session, job).task_id == published[job.id] != old_task
 
@@ -176,11 +176,11 @@ def test_unreadable_broker_waits_longer_before_resending(
     _age(session, job, 60)
     report = reconcile(session, settings=settings, broker=None)
     session.commit()
-    assert job.id not in dict(report.to_publish)
+    assert job.id not in {j: t for j, _, t in report.to_publish}
     _age(session, job, settings.requeue_unknown_broker_after_seconds + 1)
     report = reconcile(session, settings=settings, broker=None)
     session.commit()
-    assert job.id in dict(report.to_publish)
+    assert job.id in {j: t for j, _, t in report.to_publish}
 
 
 def test_reconciler_requeues_expired_leases_then_gives_up(
