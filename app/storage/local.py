@@ -43,10 +43,14 @@ class LocalStorage:
     def put_stream(self, key: str, stream: BinaryIO, *, content_type: str | None = None) -> int:
         final, tmp = self._atomic_target(key)
         written = 0
-        with tmp.open("wb") as out:
-            while chunk := stream.read(CHUNK):
-                out.write(chunk)
-                written += len(chunk)
+        try:
+            with tmp.open("wb") as out:
+                while chunk := stream.read(CHUNK):
+                    out.write(chunk)
+                    written += len(chunk)
+        except BaseException:  # a stream cut short leaves nothing behind
+            tmp.unlink(missing_ok=True)
+            raise
         os.replace(tmp, final)
         return written
 
