@@ -414,3 +414,110 @@ def gcs_key_file() -> Path:
         )
     )
     return path
+
+
+class ServiceStack:
+    """The service as a deployment runs it, in its own processes: a uvicorn API and, if asked,
+    a Celery worker and beat, configured only through the environment, on a database and a
+    Redis database of their own (so its jobs never meet the session's worker or reconciler)."""
+
+    _redis_db = 1
+
+    def __init__(self, name: str, env: dict[str, str], *, worker: bool, beat: bool) -> None:
+        from sqlalchemy import create_engine, text
+
+        self.name = name
+        self.db_name = f"{DB_NAME}_{name}"
+        engine = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{self.db_name}"'))
+        engine.dispose()
+        ServiceStack._redis_db += 1
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": _database_url(self.db_name),
+            "REDIS_URL": REDIS_URL.rsplit("/", 1)[0] + f"/{ServiceStack._redis_db}",
+            "DATA_DIR": str(TMP / name),
+            "STORAGE_DIR": str(TMP / name / "storage"),
+            **env,
+        }
+        subprocess.run([str(BIN / "scribe"), "migrate"], env=self.env, check=True, cwd=ROOT)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.api_log = TMP / f"api-{name}.log"
+        self.api = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
+            + ["--port", str(self.port), "--log-level", "warning"],
+            env=self.env,
+            cwd=ROOT,
+            stdout=self.api_log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.processes: list[CeleryProcess] = []
+        try:
+            self._wait_for_api()
+            if worker:
+                self.processes.append(
+                    CeleryProcess(
+                        f"worker-{name}",
+                        ["worker", "-Q", "transcribe,default", "--concurrency", "1"]
+                        + ["-n", f"{name}-{uuid.uuid4().hex[:6]}@%h", "--without-gossip"]
+                        + ["--without-mingle", "--loglevel", "INFO"],
+                        env=self.env,
+                    )
+                )
+            if beat:
+                schedule = str(TMP / f"beat-{name}")
+                self.processes.append(
+                    CeleryProcess(
+                        f"beat-{name}", ["beat", "--loglevel", "INFO", "-s", schedule], env=self.env
+                    )
+                )
+            for proc in self.processes:
+                proc.start(ready_marker="ready." if "worker" in proc.name else "beat: Starting")
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_for_api(self) -> None:
+        import httpx
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.api.poll() is not None:
+                break
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError(f"API {self.name} did not start:\n{self.api_log.read_text()[-3000:]}")
+
+    def make_key(self) -> str:
+        """An API key, created with the `scribe` command as an operator would."""
+        out = subprocess.run(
+            [str(BIN / "scribe"), "keys", "create", "--name", f"test-{uuid.uuid4().hex[:6]}"],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return out.stdout.strip().rsplit(" ", 1)[1]
+
+    def logs(self) -> str:
+        return "\n".join(p.log()[-3000:] for p in self.processes) + self.api_log.read_text()[-3000:]
+
+    def stop(self) -> None:
+        from sqlalchemy import create_engine, text
+
+        for proc in self.processes:
+            proc.stop()
+        if self.api.poll() is None:
+            os.killpg(self.api.pid, signal.SIGTERM)
+            self.api.wait(15)
+        engine = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)'))
+        engine.dispose()

@@ -188,3 +188,34 @@ def test_delete_removes_everything(client: Any, api_key: str, worker: CeleryProc
     assert storage.size(f"jobs/{job['id']}/input") is None
     assert not storage.exists(f"jobs/{job['id']}/result.json")
     assert client.get(f"/api/v1/jobs/{job['id']}", headers=_h(api_key)).status_code == 404
+
+
+def test_an_unused_upload_expires_and_its_object_is_removed(client: Any, api_key: str) -> None:
+    from app.config import get_settings
+    from app.jobs.retention import purge_expired
+    from app.storage import get_storage
+
+    created = _new_upload(client, api_key)
+    path = f"/api/v1/uploads/{created['upload_id']}"
+    assert client.put(path, headers=_h(api_key), content=b"RIFF....").status_code == 200
+    storage = get_storage()
+    from app.db import session_scope
+    from app.models import Upload
+
+    with session_scope() as session:
+        upload = session.get(Upload, uuid.UUID(created["upload_id"]))
+        assert upload is not None
+        key = upload.storage_key
+    assert storage.exists(key)
+    later = (
+        utcnow()
+        + timedelta(seconds=get_settings().presigned_url_expires_seconds)
+        + timedelta(hours=2)
+    )
+    report = purge_expired(settings=get_settings(), storage=storage, now=later)
+    assert report.uploads_expired >= 1
+    assert not storage.exists(key)
+    late = client.post(
+        "/api/v1/transcribe", headers=_h(api_key), json={"upload_id": created["upload_id"]}
+    )
+    assert late.status_code == 410 and late.json()["error"]["code"] == "upload_expired"
