@@ -201,6 +201,9 @@ def decode(
             "decode_timeout", f"Decoding took longer than {timeout:.0f} s."
         ) from None
     if proc.returncode != 0:
+        refused = _refused_format(proc.stderr.decode(errors="replace"))
+        if refused is not None:
+            raise refused
         detail = proc.stderr.decode(errors="replace").strip()[:200]
         raise PipelineError("invalid_media", f"The audio could not be decoded ({detail}).")
     audio = np.frombuffer(proc.stdout, dtype=np.int16).astype(np.float32) / 32768.0

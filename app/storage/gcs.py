@@ -183,7 +183,7 @@ class GCSStorage:
     def _signing(self) -> dict[str, Any]:
         if self.signing_credentials is not None:
             return {"credentials": self.signing_credentials}
-        credentials = self.client._credentials
+        credentials = self.client._credentials  # google-cloud-core keeps no public accessor
         from google.auth.credentials import Signing
 
         if isinstance(credentials, Signing):
