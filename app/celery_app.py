@@ -60,7 +60,13 @@ def create_celery(settings: Settings) -> Celery:
                 "task": tasknames.RECONCILE,
                 "schedule": settings.reconcile_interval_seconds,
                 "options": {"queue": tasknames.QUEUE_DEFAULT, "expires": 60},
-            }
+            },
+            # Retention (issue 3): delete expired inputs and results from storage.
+            "purge-expired": {
+                "task": tasknames.PURGE_EXPIRED,
+                "schedule": settings.retention_interval_seconds,
+                "options": {"queue": tasknames.QUEUE_DEFAULT, "expires": 60},
+            },
         },
         beat_schedule_filename=str((settings.data_dir / "celerybeat-schedule").resolve()),
     )

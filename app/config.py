@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 GIB = 1024**3
@@ -30,8 +30,8 @@ class Settings(BaseSettings):
     redis_url: str = ""
     broker_url: str = Field(default="", description="Overrides REDIS_URL as the Celery broker")
 
-    # Storage of inputs and result artifacts.
-    storage_backend: Literal["local"] = "local"
+    # Storage of inputs and result artifacts (the backends' own settings: see issue 3 below).
+    storage_backend: Literal["local", "s3", "gcs"] = "local"
     storage_dir: Path | None = None
 
     # Models.
@@ -77,13 +77,45 @@ class Settings(BaseSettings):
     url_read_timeout_seconds: float = 60
     url_fetch_timeout_seconds: float = 3600
     url_max_redirects: int = 5
+    # Storage backends: one bucket (S3 or GCS) and an optional key prefix inside it.
+    storage_bucket: str = ""
+    storage_prefix: str = ""
+    # S3 and S3-compatible stores (MinIO, moto); credentials come from boto3's usual chain.
+    s3_endpoint_url: str = ""
+    s3_region: str = "us-east-1"
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    # GCS: the project, a service-account key file (else Application Default Credentials),
+    # and an emulator's address (the google-cloud-storage convention, scheme included).
+    gcs_project: str = ""
+    gcs_credentials_file: Path | None = None
+    storage_emulator_host: str = ""
+    # How long a storage call keeps retrying transient errors before it gives up.
+    storage_retry_seconds: float = 30
+    # Presigned direct uploads and result downloads: how long a URL stays valid.
+    presigned_url_expires_seconds: int = 3600
+    # Buckets that s3:// and gs:// URL inputs may read with the service's own credentials
+    # (comma-separated; empty: such inputs are refused). The storage bucket is never readable.
+    input_buckets: CommaList = Field(default_factory=list)
+    # Retention: inputs and results are deleted this long after a job ends (0 keeps them);
+    # a job's `retention` option may ask for another period up to the maximum.
+    retention_days: float = 30
+    max_retention_days: float = 365
+    retention_interval_seconds: float = 300
+    # Per-channel transcription (`split_channels`): at most this many channels.
+    max_channels: int = 8
 
-    @field_validator("allowed_private_networks", mode="before")
+    @field_validator("allowed_private_networks", "input_buckets", mode="before")
     @classmethod
-    def _split_networks(cls, value: object) -> object:
+    def _split_storage_lists(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _bucket_for_cloud_storage(self) -> Settings:
+        if self.storage_backend in ("s3", "gcs") and not self.storage_bucket:
+            raise ValueError(f"STORAGE_BACKEND={self.storage_backend} needs STORAGE_BUCKET")
+        return self
 
     @field_validator("asr_models", "warmup", mode="before")
     @classmethod
@@ -122,6 +154,12 @@ class Settings(BaseSettings):
     def local_storage_dir(self) -> Path:
         """Root folder of the local storage backend."""
         return (self.storage_dir or self.data_dir / "storage").resolve()
+
+    @property
+    def storage_key_prefix(self) -> str:
+        """The key prefix inside the bucket, empty or ending in one slash."""
+        prefix = self.storage_prefix.strip("/")
+        return f"{prefix}/" if prefix else ""
 
     @property
     def models_dir(self) -> Path:

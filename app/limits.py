@@ -14,6 +14,8 @@ def _too_large(limit: int) -> ApiError:
         413,
         "file_too_large",
         f"The request body is larger than the limit of {limit} bytes.",
+        # Close the connection, so the server stops reading (and discarding) the rest.
+        headers={"Connection": "close"},
     )
 
 

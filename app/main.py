@@ -10,6 +10,7 @@ from app.errors import install_error_handlers
 from app.jobs.router import router as jobs_router
 from app.limits import BodySizeLimitMiddleware
 from app.logs import configure_logging
+from app.transfers.router import router as transfers_router
 
 
 def create_app() -> FastAPI:
@@ -24,6 +25,7 @@ def create_app() -> FastAPI:
     install_error_handlers(application)
     application.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
     application.include_router(jobs_router)
+    application.include_router(transfers_router)
 
     @application.get("/health", tags=["ops"])
     def health() -> dict[str, str]:

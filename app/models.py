@@ -146,7 +146,46 @@ class Job(Base):
     finished_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
 
+    # Retention (issue 3): inputs and results are purged `retention_seconds` after the job ends
+    # (None keeps them); `expires_at` is filled in once the job has ended, `purged_at` when the
+    # storage objects are gone (by retention or by DELETE).
+    retention_seconds: Mapped[int | None] = mapped_column(BigInteger)
+    expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    purged_at: Mapped[datetime | None]
+
     @property
     def job_status(self) -> JobStatus:
         """The status as an enum."""
         return JobStatus(self.status)
+
+
+class UploadStatus(enum.StrEnum):
+    PENDING = "pending"  # URL handed out; the object may or may not have arrived
+    USED = "used"  # a job was created from it
+    EXPIRED = "expired"  # never used; its object was deleted
+
+
+class Upload(Base):
+    """A presigned direct upload: the client PUTs the recording straight to storage.
+
+    The job id is chosen up front, so the object already lives where the job's input belongs
+    (`jobs/{job_id}/input`) and deleting or purging the job removes it with everything else.
+    """
+
+    __tablename__ = "uploads"
+    __table_args__ = (Index("ix_uploads_status_expires", "status", "expires_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    owner: Mapped[str] = mapped_column(String(100), index=True)
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="SET NULL")
+    )
+    job_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    storage_key: Mapped[str] = mapped_column(String(500))
+    filename: Mapped[str | None] = mapped_column(String(255))
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    declared_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default=UploadStatus.PENDING)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -2,6 +2,7 @@
 
 TRANSCRIBE = "scribe.transcribe"
 RECONCILE = "scribe.reconcile"
+PURGE_EXPIRED = "scribe.purge_expired"  # retention (issue 3)
 
 QUEUE_TRANSCRIBE = "transcribe"
 QUEUE_DEFAULT = "default"

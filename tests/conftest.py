@@ -105,6 +105,10 @@ TEST_ENV = {
     "LOG_LEVEL": "INFO",
     # URL-input tests serve files from 127.0.0.1; SSRF tests build settings without this.
     "ALLOWED_PRIVATE_NETWORKS": "127.0.0.0/8",
+    # Credentials for the S3 emulator (moto takes any); boto3's own chain reads them.
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
 }
 os.environ.update(TEST_ENV)
 
@@ -307,3 +311,213 @@ def upload(client: Any, key: str, path: Path, **options: Any) -> dict[str, Any]:
         )
     assert response.status_code == 202, response.text
     return dict(response.json())
+
+
+# --- Object-store emulators (issue 3): the real boto3 / google-cloud-storage clients over HTTP --
+
+
+class EmulatorProcess:
+    """A storage emulator in its own process, listening on a free 127.0.0.1 port."""
+
+    def __init__(self, name: str, command: list[str], port: int) -> None:
+        self.name = name
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_path = TMP / f"{name}.log"
+        log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{name} did not start:\n{self.log_path.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """moto in server mode: an S3 endpoint URL."""
+    port = free_port()
+    server = EmulatorProcess(
+        "moto", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], port
+    )
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def gcs_emulator() -> Iterator[str]:
+    """gcp-storage-emulator, in memory: a STORAGE_EMULATOR_HOST value."""
+    port = free_port()
+    server = EmulatorProcess(
+        "gcs-emulator",
+        [
+            str(BIN / "gcp-storage-emulator"),
+            "start",
+            "-H",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "-M",
+            "-q",
+        ],
+        port,
+    )
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def gcs_key_file() -> Path:
+    """A service-account key made here: signs GCS URLs locally, as a real key would."""
+    import json
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    path = TMP / "gcs-service-account.json"
+    path.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "scribe-test",
+                "private_key_id": uuid.uuid4().hex,
+                "private_key": pem,
+                "client_email": "scribe-test@scribe-test.iam.gserviceaccount.com",
+                "client_id": "1",
+                "token_uri": "http://127.0.0.1:9/token",
+            }
+        )
+    )
+    return path
+
+
+class ServiceStack:
+    """The service as a deployment runs it, in its own processes: a uvicorn API and, if asked,
+    a Celery worker and beat, configured only through the environment, on a database and a
+    Redis database of their own (so its jobs never meet the session's worker or reconciler)."""
+
+    _redis_db = 1
+
+    def __init__(self, name: str, env: dict[str, str], *, worker: bool, beat: bool) -> None:
+        from sqlalchemy import create_engine, text
+
+        self.name = name
+        self.db_name = f"{DB_NAME}_{name}"
+        engine = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{self.db_name}"'))
+        engine.dispose()
+        ServiceStack._redis_db += 1
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": _database_url(self.db_name),
+            "REDIS_URL": REDIS_URL.rsplit("/", 1)[0] + f"/{ServiceStack._redis_db}",
+            "DATA_DIR": str(TMP / name),
+            "STORAGE_DIR": str(TMP / name / "storage"),
+            **env,
+        }
+        subprocess.run([str(BIN / "scribe"), "migrate"], env=self.env, check=True, cwd=ROOT)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.api_log = TMP / f"api-{name}.log"
+        self.api = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
+            + ["--port", str(self.port), "--log-level", "warning"],
+            env=self.env,
+            cwd=ROOT,
+            stdout=self.api_log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.processes: list[CeleryProcess] = []
+        try:
+            self._wait_for_api()
+            if worker:
+                self.processes.append(
+                    CeleryProcess(
+                        f"worker-{name}",
+                        ["worker", "-Q", "transcribe,default", "--concurrency", "1"]
+                        + ["-n", f"{name}-{uuid.uuid4().hex[:6]}@%h", "--without-gossip"]
+                        + ["--without-mingle", "--loglevel", "INFO"],
+                        env=self.env,
+                    )
+                )
+            if beat:
+                schedule = str(TMP / f"beat-{name}")
+                self.processes.append(
+                    CeleryProcess(
+                        f"beat-{name}", ["beat", "--loglevel", "INFO", "-s", schedule], env=self.env
+                    )
+                )
+            for proc in self.processes:
+                proc.start(ready_marker="ready." if "worker" in proc.name else "beat: Starting")
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_for_api(self) -> None:
+        import httpx
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.api.poll() is not None:
+                break
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError(f"API {self.name} did not start:\n{self.api_log.read_text()[-3000:]}")
+
+    def make_key(self) -> str:
+        """An API key, created with the `scribe` command as an operator would."""
+        out = subprocess.run(
+            [str(BIN / "scribe"), "keys", "create", "--name", f"test-{uuid.uuid4().hex[:6]}"],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return out.stdout.strip().rsplit(" ", 1)[1]
+
+    def logs(self) -> str:
+        return "\n".join(p.log()[-3000:] for p in self.processes) + self.api_log.read_text()[-3000:]
+
+    def stop(self) -> None:
+        from sqlalchemy import create_engine, text
+
+        for proc in self.processes:
+            proc.stop()
+        if self.api.poll() is None:
+            os.killpg(self.api.pid, signal.SIGTERM)
+            self.api.wait(15)
+        engine = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)'))
+        engine.dispose()

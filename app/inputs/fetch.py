@@ -74,3 +74,17 @@ def fetch_url(
     if written == 0:
         raise PipelineError("empty_audio", "The URL returned an empty body.")
     return written
+
+
+def fetch_input(url: str, target: Path, *, settings: Settings) -> int:
+    """Fetch a job's URL input: an s3:// or gs:// object, or an http(s) URL."""
+    from app.inputs.objects import fetch_object
+    from app.inputs.sources import InputRefused, parse_object_url
+
+    try:
+        obj = parse_object_url(url)
+    except InputRefused as exc:
+        raise PipelineError("url_not_allowed", exc.message) from None
+    if obj is not None:
+        return fetch_object(obj, target, settings=settings)
+    return fetch_url(url, target, settings=settings)

@@ -110,9 +110,9 @@ def _fetch_input(claim: Claim, workdir: Path, storage: Storage, settings: Settin
             ) from None
         return target
     if claim.input_url:
-        from app.inputs.fetch import fetch_url
+        from app.inputs.fetch import fetch_input
 
-        fetch_url(claim.input_url, target, settings=settings)
+        fetch_input(claim.input_url, target, settings=settings)
         return target
     raise PipelineError("input_missing", "The job has no input.")
 

@@ -18,6 +18,7 @@ from app.auth.service import Principal
 from app.config import get_settings
 from app.db import SessionDep
 from app.errors import ApiError
+from app.inputs.sources import check_url_input
 from app.jobs import service
 from app.jobs.dispatch import publish_job
 from app.jobs.schemas import (
@@ -67,13 +68,30 @@ def _commit_and_publish(session: Session, job: Job, task_id: str) -> Job:
 
 
 def _create_from_url(session: Session, principal: Principal, body: TranscribeUrlRequest) -> Job:
-    options = TranscriptionOptions.model_validate(body.model_dump(exclude={"url"}))
+    settings = get_settings()
+    options = TranscriptionOptions.model_validate(body.model_dump(exclude={"url", "upload_id"}))
+    job_id = None
+    if body.upload_id is not None:  # a direct upload: its object is already in storage
+        from app.transfers import service as transfers
+
+        job_id, source = transfers.take_upload(
+            session,
+            principal=principal,
+            upload_id=body.upload_id,
+            settings=settings,
+            storage=get_storage(),
+        )
+    else:
+        assert body.url is not None
+        check_url_input(body.url, settings=settings)  # refuse now what the worker may not read
+        source = service.JobInputSpec(input_url=body.url)
     job, task_id = service.create_job(
         session,
         principal=principal,
         options=options,
-        source=service.JobInputSpec(input_url=str(body.url)),
-        settings=get_settings(),
+        source=source,
+        settings=settings,
+        job_id=job_id,
     )
     return _commit_and_publish(session, job, task_id)
 
@@ -111,7 +129,7 @@ def _create_from_upload(
 async def transcribe(
     request: Request, response: Response, session: SessionDep, principal: PrincipalDep
 ) -> JobOut:
-    """Queue a transcription of an uploaded file (multipart `file`) or of a `url` (JSON)."""
+    """Queue a transcription of an uploaded file (multipart `file`), a `url` or an `upload_id`."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
         try:
@@ -134,7 +152,8 @@ async def transcribe(
         raise ApiError(
             415,
             "unsupported_content_type",
-            "Send multipart/form-data with a 'file' field, or application/json with a 'url'.",
+            "Send multipart/form-data with a 'file' field, or application/json with a 'url' "
+            "or an 'upload_id'.",
         )
     response.headers["Location"] = f"/api/v1/jobs/{job.id}"
     return job_out(job)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -38,6 +38,17 @@ class TranscriptionOptions(BaseModel):
     hotwords: str | None = Field(None, max_length=500)
     webhook_url: AnyHttpUrl | None = None
     recording_id: str | None = Field(None, max_length=200)
+    # Inputs and storage (issue 3).
+    split_channels: bool = Field(
+        False,
+        description="Transcribe each audio channel on its own; speakers are the channels "
+        "(CHANNEL_00, CHANNEL_01, ...), as in call-centre stereo recordings",
+    )
+    retention: timedelta | None = Field(
+        None,
+        description="How long inputs and results are kept after the job ends, as ISO 8601 "
+        "(P7D, PT12H) or seconds; the server's RETENTION_DAYS when absent",
+    )
 
     @field_validator("language")
     @classmethod
@@ -58,13 +69,31 @@ class TranscriptionOptions(BaseModel):
             raise ValueError("give either num_speakers or min_speakers/max_speakers, not both")
         if self.min_speakers and self.max_speakers and self.min_speakers > self.max_speakers:
             raise ValueError("min_speakers is larger than max_speakers")
+        if self.split_channels and self.diarize:
+            raise ValueError("split_channels labels speakers by channel; do not set diarize too")
+        if self.retention is not None and self.retention.total_seconds() < 60:
+            raise ValueError("retention must be at least one minute")
         return self
 
 
 class TranscribeUrlRequest(TranscriptionOptions):
-    """JSON body of POST /transcribe: a URL the worker fetches, and the options."""
+    """JSON body of POST /transcribe: a URL the worker fetches, or a direct upload's id."""
 
-    url: AnyHttpUrl = Field(description="http(s) URL of the recording")
+    url: str | None = Field(
+        None,
+        max_length=4096,
+        description="http(s) URL of the recording, or s3://bucket/key or gs://bucket/key "
+        "in a bucket the server opens to inputs",
+    )
+    upload_id: uuid.UUID | None = Field(
+        None, description="id of a finished direct upload (POST /api/v1/uploads)"
+    )
+
+    @model_validator(mode="after")
+    def _one_input(self) -> TranscribeUrlRequest:
+        if (self.url is None) == (self.upload_id is None):
+            raise ValueError("give exactly one of url and upload_id")
+        return self
 
 
 class JobError(BaseModel):
@@ -110,6 +139,12 @@ class JobOut(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    expires_at: datetime | None = Field(
+        None, description="when retention deletes the input and results (once the job ended)"
+    )
+    purged_at: datetime | None = Field(
+        None, description="when the input and results were deleted by retention"
+    )
     links: JobLinks
 
 
@@ -148,5 +183,14 @@ def job_out(job: Job) -> JobOut:
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
+        expires_at=job.expires_at or retention_deadline(job),
+        purged_at=job.purged_at,
         links=JobLinks(self=base, transcript=f"{base}/transcript", cancel=f"{base}/cancel"),
     )
+
+
+def retention_deadline(job: Job) -> datetime | None:
+    """When a finished job's input and results expire (None: kept, or not finished yet)."""
+    if job.retention_seconds is None or job.finished_at is None:
+        return None
+    return job.finished_at + timedelta(seconds=job.retention_seconds)

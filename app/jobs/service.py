@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,11 +15,13 @@ from sqlalchemy.orm import Session
 
 from app.auth.service import Principal
 from app.config import Settings
-from app.errors import Conflict, Invalid, NotFound
+from app.errors import Conflict, DomainError, Invalid, NotFound
 from app.jobs.dispatch import prepare_dispatch
 from app.jobs.schemas import TranscriptionOptions
 from app.models import TERMINAL_STATUSES, Job, JobStatus, utcnow
-from app.storage import ObjectNotFound, Storage, job_prefix
+from app.storage import ObjectNotFound, Storage, StorageUnavailable, job_prefix
+
+log = logging.getLogger(__name__)
 
 FORMATS: dict[str, str] = {
     "json": "application/json",
@@ -27,6 +30,13 @@ FORMATS: dict[str, str] = {
     "vtt": "text/vtt; charset=utf-8",
     "rttm": "text/plain; charset=utf-8",
 }
+
+
+class Gone(DomainError):
+    """The thing existed but was deleted for good (by retention)."""
+
+    status_code = 410
+    code = "gone"
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,10 @@ def check_options(options: TranscriptionOptions, *, settings: Settings) -> dict[
         value = getattr(options, field)
         if value is not None and value > settings.max_speakers:
             raise Invalid(f"{field} must be at most {settings.max_speakers}")
+    if options.retention is not None and options.retention.total_seconds() > (
+        settings.max_retention_days * 86400
+    ):
+        raise Invalid(f"retention must be at most {settings.max_retention_days:g} days")
     stored = options.model_dump(mode="json", exclude={"recording_id"})
     stored["model"] = model
     return stored
@@ -80,11 +94,21 @@ def create_job(
         input_url=source.input_url,
         input_filename=source.filename,
         input_bytes=source.size_bytes,
+        retention_seconds=retention_seconds(options, settings=settings),
     )
     task_id = prepare_dispatch(job)
     session.add(job)
     session.flush()
     return job, task_id
+
+
+def retention_seconds(options: TranscriptionOptions, *, settings: Settings) -> int | None:
+    """How long the job's input and results are kept after it ends; None keeps them."""
+    if options.retention is not None:
+        return int(options.retention.total_seconds())
+    if settings.retention_days > 0:
+        return int(settings.retention_days * 86400)
+    return None
 
 
 def get_job(session: Session, *, principal: Principal, job_id: uuid.UUID) -> Job:
@@ -177,23 +201,46 @@ def delete_job(
         .execution_options(synchronize_session=False)
     )
     session.commit()
-    storage.delete_prefix(job_prefix(job.id))
+    try:
+        storage.delete_prefix(job_prefix(job.id))
+    except StorageUnavailable as exc:  # the job is gone for the client; retention retries
+        log.warning("storage objects of deleted job %s remain for now: %s", job.id, exc.message)
+        return
+    session.execute(
+        update(Job)
+        .where(Job.id == job.id)
+        .values(purged_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
 
 
-def read_transcript(
-    session: Session, *, principal: Principal, job_id: uuid.UUID, fmt: str, storage: Storage
-) -> bytes:
-    """A finished job's result in one format."""
+def transcript_key(session: Session, *, principal: Principal, job_id: uuid.UUID, fmt: str) -> str:
+    """Where a finished job's result in one format is stored (its checks, without reading it)."""
     job = get_job(session, principal=principal, job_id=job_id)
     if job.status != JobStatus.SUCCEEDED:
         raise Conflict(
             f"job {job_id} is {job.status}; the transcript exists once it has succeeded",
             code="job_not_finished" if job.status in ("queued", "running") else "no_transcript",
         )
+    if job.purged_at is not None:
+        raise Gone(
+            f"the results of job {job_id} were deleted at {job.purged_at:%Y-%m-%d %H:%M} UTC "
+            "when their retention ended",
+            code="purged",
+        )
     key = job.result_keys.get(fmt)
     if key is None:
         reason = " (it needs diarize=true)" if fmt == "rttm" else ""
         raise NotFound(f"this job has no {fmt} result{reason}", code="format_unavailable")
+    return str(key)
+
+
+def read_transcript(
+    session: Session, *, principal: Principal, job_id: uuid.UUID, fmt: str, storage: Storage
+) -> bytes:
+    """A finished job's result in one format."""
+    key = transcript_key(session, principal=principal, job_id=job_id, fmt=fmt)
     try:
         return storage.get_bytes(key)
     except ObjectNotFound as exc:

@@ -56,3 +56,13 @@ def reconcile() -> dict[str, int]:
         "resent_lost": report.resent_lost,
         "failed_exhausted": report.failed_exhausted,
     }
+
+
+@celery_app.task(name=tasknames.PURGE_EXPIRED)
+def purge_expired() -> dict[str, int]:
+    """Retention: delete expired inputs and results from storage and mark their jobs purged."""
+    from app.jobs.retention import purge_expired as purge
+    from app.storage import get_storage
+
+    report = purge(settings=get_settings(), storage=get_storage())
+    return {"purged": report.purged, "uploads_expired": report.uploads_expired}

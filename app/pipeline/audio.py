@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,16 @@ from app.pipeline.errors import PipelineError
 
 SAMPLE_RATE = 16000
 PROBE_TIMEOUT = 60.0
+
+# A recording is one self-contained file. Demuxers that open other files or the network
+# (playlists, manifests, session descriptions) or capture devices would let a crafted upload
+# read the server's files or reach its network, so ffmpeg may never use them here.
+REFUSED_DEMUXERS = frozenset(
+    "hls concat dash webm_dash_manifest imf sdp rtp rtsp sap image2 image2pipe lavfi alsa fbdev "
+    "iec61883 jack kmsgrab libcdio libdc1394 openal oss pulse sndio video4linux2 v4l2 x11grab "
+    "xcbgrab".split()
+)
+_REFUSED_BY_WHITELIST = re.compile(r"\[(\w+) @ [^\]]*\] Format not on whitelist")
 
 
 @dataclass(frozen=True)
@@ -32,6 +44,44 @@ class MediaInfo:
 def ffmpeg_available() -> bool:
     """True when ffmpeg and ffprobe are on PATH."""
     return bool(shutil.which("ffmpeg") and shutil.which("ffprobe"))
+
+
+@lru_cache(maxsize=1)
+def demuxer_whitelist() -> str:
+    """Every demuxer this ffmpeg has, but the refused ones (for -format_whitelist)."""
+    out = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-demuxers"], capture_output=True, text=True, timeout=30
+    )
+    names: set[str] = set()
+    for line in out.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] in ("D", "DE"):
+            names.update(parts[1].split(","))
+    return ",".join(sorted(names - REFUSED_DEMUXERS))
+
+
+def _input(path: Path) -> list[str]:
+    """Open `path` as a plain local file with an allowed demuxer only."""
+    return [
+        "-protocol_whitelist",
+        "file",
+        "-format_whitelist",
+        demuxer_whitelist(),
+        "-i",
+        str(path),
+    ]
+
+
+def _refused_format(stderr: str) -> PipelineError | None:
+    match = _REFUSED_BY_WHITELIST.search(stderr)
+    if match is None and "not on whitelist" not in stderr:
+        return None
+    kind = match.group(1) if match else "a reference to other files"
+    return PipelineError(
+        "invalid_media",
+        f"The file is a playlist or manifest ({kind}) that points to other files or streams; "
+        "send the recording itself.",
+    )
 
 
 def _float(value: object) -> float | None:
@@ -54,7 +104,7 @@ def probe(path: Path) -> MediaInfo:
                 "json",
                 "-show_format",
                 "-show_streams",
-                str(path),
+                *_input(path),
             ],
             capture_output=True,
             timeout=PROBE_TIMEOUT,
@@ -63,6 +113,10 @@ def probe(path: Path) -> MediaInfo:
     except subprocess.TimeoutExpired:
         raise PipelineError("invalid_media", "Probing the file took too long.") from None
     if proc.returncode != 0:
+        stderr = proc.stderr.decode(errors="replace")
+        refused = _refused_format(stderr)
+        if refused is not None:
+            raise refused
         raise PipelineError(
             "invalid_media",
             "The file is not a recognised audio or video format "
@@ -78,7 +132,10 @@ def probe(path: Path) -> MediaInfo:
         if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")
     ]
     first = audio[0] if audio else {}
-    duration = _float(fmt.get("duration")) or _float(first.get("duration"))
+    # The longest of what the container and the audio streams claim: a file must not pass the
+    # duration limit by under-reporting in one place.
+    durations = [_float(fmt.get("duration"))] + [_float(a.get("duration")) for a in audio]
+    duration = max((d for d in durations if d is not None), default=None)
     return MediaInfo(
         format_name=str(fmt.get("format_name", "unknown")),
         duration=duration,
@@ -95,6 +152,13 @@ def check_media(info: MediaInfo, *, max_duration: float) -> None:
     if info.audio_streams == 0:
         what = "a video without an audio track" if info.video_streams else "no audio stream"
         raise PipelineError("no_audio_stream", f"The file holds {what}.")
+    if info.format_name in REFUSED_DEMUXERS:
+        raise PipelineError("invalid_media", f"Files of type {info.format_name} are not accepted.")
+    if info.channels < 1 or not info.sample_rate:
+        raise PipelineError(
+            "invalid_media",
+            "The audio stream declares no channels or no sample rate; the file is damaged.",
+        )
     if info.duration is not None and info.duration > max_duration:
         raise PipelineError(
             "duration_exceeded",
@@ -113,8 +177,7 @@ def decode(
         "-hide_banner",
         "-loglevel",
         "error",
-        "-i",
-        str(path),
+        *_input(path),
         "-map",
         "0:a:0",
         "-vn",
@@ -138,6 +201,9 @@ def decode(
             "decode_timeout", f"Decoding took longer than {timeout:.0f} s."
         ) from None
     if proc.returncode != 0:
+        refused = _refused_format(proc.stderr.decode(errors="replace"))
+        if refused is not None:
+            raise refused
         detail = proc.stderr.decode(errors="replace").strip()[:200]
         raise PipelineError("invalid_media", f"The audio could not be decoded ({detail}).")
     audio = np.frombuffer(proc.stdout, dtype=np.int16).astype(np.float32) / 32768.0

@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO, Protocol
+
+from app.errors import DomainError
 
 
 class ObjectNotFound(Exception):
     """The key does not exist in the store."""
+
+
+class StorageUnavailable(DomainError):
+    """The store could not be reached or refused the service's credentials; try again later."""
+
+    status_code = 503
+    code = "storage_unavailable"
+
+
+@dataclass(frozen=True)
+class PresignedUpload:
+    """How a client sends an object straight to the store: the request and its headers."""
+
+    url: str
+    method: str = "PUT"
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class Storage(Protocol):
@@ -38,6 +58,19 @@ class Storage(Protocol):
 
     def check(self) -> None:
         """Raise if the store cannot be reached (for readiness probes)."""
+
+    def size(self, key: str) -> int | None:
+        """The size of the object at `key` in bytes, or None when there is none."""
+
+    def presign_upload(
+        self, key: str, *, expires: timedelta, content_type: str | None = None
+    ) -> PresignedUpload | None:
+        """A URL a client can PUT the object to; None when the API must receive it itself."""
+
+    def presign_download(
+        self, key: str, *, expires: timedelta, filename: str, content_type: str
+    ) -> str | None:
+        """A URL that serves the object for a while; None when the API must serve it itself."""
 
 
 def job_prefix(job_id: object) -> str:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
-from app.storage.base import ObjectNotFound
+from app.storage.base import ObjectNotFound, PresignedUpload
 
 CHUNK = 1024 * 1024
 
@@ -42,10 +43,14 @@ class LocalStorage:
     def put_stream(self, key: str, stream: BinaryIO, *, content_type: str | None = None) -> int:
         final, tmp = self._atomic_target(key)
         written = 0
-        with tmp.open("wb") as out:
-            while chunk := stream.read(CHUNK):
-                out.write(chunk)
-                written += len(chunk)
+        try:
+            with tmp.open("wb") as out:
+                while chunk := stream.read(CHUNK):
+                    out.write(chunk)
+                    written += len(chunk)
+        except BaseException:  # a stream cut short leaves nothing behind
+            tmp.unlink(missing_ok=True)
+            raise
         os.replace(tmp, final)
         return written
 
@@ -84,3 +89,17 @@ class LocalStorage:
         self.root.mkdir(parents=True, exist_ok=True)
         if not os.access(self.root, os.W_OK):
             raise PermissionError(f"storage folder is not writable: {self.root}")
+
+    def size(self, key: str) -> int | None:
+        path = self._path(key)
+        return path.stat().st_size if path.is_file() else None
+
+    def presign_upload(
+        self, key: str, *, expires: timedelta, content_type: str | None = None
+    ) -> PresignedUpload | None:
+        return None  # the API receives uploads itself (PUT /api/v1/uploads/{id})
+
+    def presign_download(
+        self, key: str, *, expires: timedelta, filename: str, content_type: str
+    ) -> str | None:
+        return None  # the API serves results itself

@@ -105,7 +105,7 @@ def test_keys_of_one_owner_share_jobs(client: TestClient, make_key: Any) -> None
         ({"url": UNREACHABLE, "diarize": True, "num_speakers": 2, "max_speakers": 3}, "either"),
         ({"url": UNREACHABLE, "diarize": True, "min_speakers": 4, "max_speakers": 2}, "larger"),
         ({"url": UNREACHABLE, "task": "summarise"}, "task"),
-        ({"url": "ftp://example.com/a.wav"}, "url"),
+        ({"url": "ftp://example.com/a.wav"}, "scheme 'ftp' is not allowed"),
         ({"diarize": True}, "url"),
         ({"url": UNREACHABLE, "webhook_url": "not a url"}, "webhook_url"),
     ],

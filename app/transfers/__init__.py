@@ -1,0 +1,1 @@
+"""Direct transfers: presigned uploads of recordings and presigned downloads of results."""
