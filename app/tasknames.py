@@ -5,3 +5,8 @@ RECONCILE = "scribe.reconcile"
 
 QUEUE_TRANSCRIBE = "transcribe"
 QUEUE_DEFAULT = "default"
+
+# Issue 4: webhooks and the enhanced-AI step (all on the default queue).
+DELIVER_WEBHOOK = "scribe.webhooks.deliver"
+SWEEP_WEBHOOKS = "scribe.webhooks.sweep"
+ENHANCE = "scribe.enhance"

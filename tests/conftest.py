@@ -103,6 +103,12 @@ TEST_ENV = {
     "MAX_ATTEMPTS": "3",
     "CPU_THREADS": "2",
     "LOG_LEVEL": "INFO",
+    # Issue 4: webhook retries in seconds, not hours, and a short HTTP timeout.
+    "WEBHOOK_RETRY_SCHEDULE": "1,1,1,1,1",
+    "WEBHOOK_TIMEOUT_SECONDS": "2",
+    "WEBHOOK_SWEEP_INTERVAL_SECONDS": "1",
+    "WEBHOOK_REQUEUE_AFTER_SECONDS": "3",
+    "ENHANCEMENT_PROVIDER": "offline",
 }
 os.environ.update(TEST_ENV)
 
