@@ -17,6 +17,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -311,3 +312,36 @@ def upload(client: Any, key: str, path: Path, **options: Any) -> dict[str, Any]:
         )
     assert response.status_code == 202, response.text
     return dict(response.json())
+
+
+# --- Issue 4: webhooks ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """A tenant's API key and the webhook secret shown once beside it."""
+
+    key: str
+    webhook_secret: str
+    key_id: uuid.UUID
+
+
+@pytest.fixture()
+def tenant() -> Tenant:
+    """A fresh tenant with its key and webhook secret."""
+    from app.auth.service import create_key
+    from app.db import session_scope
+
+    with session_scope() as session:
+        created = create_key(session, name="webhooks", owner=f"tenant-{uuid.uuid4().hex[:8]}")
+        return Tenant(created.secret, created.webhook_secret, created.key.id)
+
+
+@pytest.fixture()
+def receiver(tenant: Tenant) -> Iterator[Any]:
+    """The tenant's webhook endpoint on 127.0.0.1, verifying with `standardwebhooks`."""
+    from tests.webhooks.receiver import WebhookReceiver
+
+    server = WebhookReceiver(tenant.webhook_secret)
+    yield server
+    server.close()

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REDIS_URL, SHARED_DATA, CeleryProcess, upload, wait_for_job
-from tests.webhooks.conftest import Tenant
+from tests.conftest import REDIS_URL, SHARED_DATA, CeleryProcess, Tenant, upload, wait_for_job
 from tests.webhooks.receiver import WebhookReceiver
 
 pytestmark = pytest.mark.integration

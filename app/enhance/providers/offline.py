@@ -32,6 +32,7 @@ from app.enhance.transcript import Transcript, Turn
 MIN_WORDS = 4  # shorter sentences ("Yeah.", "Okay, sure.") are not key points
 MMR_LAMBDA = 0.7
 SENTENCE_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+_NOT_NAMES = frozenset({"PRON", "PUNCT", "DET", "CCONJ", "ADP"})
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,8 @@ class OfflineProvider:
         self.summary_sentences = summary_sentences
         self.info: dict[str, Any] = {
             "provider": self.name,
-            "entities": f"spacy {spacy.__version__}; {self.nlp.meta.get('name')} "
-            f"{self.nlp.meta.get('version')}",
+            "entities": f"spacy {spacy.__version__}; {self.nlp.meta.get('lang')}_"
+            f"{self.nlp.meta.get('name')} {self.nlp.meta.get('version')}",
             "summary": f"extractive; {sentence_model or SENTENCE_MODEL_NAME}",
         }
 
@@ -142,8 +143,8 @@ class OfflineProvider:
         for turn, doc in zip(transcript.turns, docs, strict=True):
             for ent in doc.ents:
                 text = ent.text.strip()
-                if not text:
-                    continue
+                if not text or all(token.pos_ in _NOT_NAMES for token in ent):
+                    continue  # the small model sometimes tags a lone "I." as an ORG
                 key = (text.lower(), ent.label_)
                 entity = found.setdefault(key, Entity(text=text, type=ent.label_))
                 segment = turn.segments_between(ent.start_char, ent.end_char)[0]
