@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import CeleryProcess, Tenant, upload, wait_for_job
+from tests.conftest import SHARED_DATA, CeleryProcess, Tenant, upload, wait_for_job
 from tests.webhooks.receiver import WebhookReceiver
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -105,9 +105,7 @@ def test_enhancement_of_a_real_transcript_runs_offline_end_to_end(
 
 def test_enhancement_requests_are_checked(client: Any, tenant: Tenant, make_key: Any) -> None:
     headers = {"X-API-Key": tenant.key}
-    queued = client.post(
-        "/api/v1/transcribe", headers=headers, json={"url": "http://127.0.0.1:9/a.wav"}
-    ).json()
+    queued = upload(client, tenant.key, SHARED_DATA / "jfk.flac")
 
     def ask(key: str = tenant.key, **body: Any) -> Any:
         body.setdefault("transcription_job_id", queued["id"])

@@ -33,6 +33,11 @@ def _wait_for_delivery(
     raise AssertionError(f"webhook of job {job_id} not {status} in {timeout} s: {hooks}")
 
 
+def _job_to_stop(client: Any, key: str, **options: Any) -> dict[str, Any]:
+    """A job that cannot finish before the test cancels or deletes it (jfk takes seconds)."""
+    return upload(client, key, SHARED_DATA / "jfk.flac", **options)
+
+
 def _cancel(client: Any, key: str, job_id: str) -> None:
     response = client.post(f"/api/v1/jobs/{job_id}/cancel", headers={"X-API-Key": key})
     assert response.status_code == 200, response.text
@@ -105,11 +110,7 @@ def test_retry_after_is_honoured_and_a_4xx_stops(
     beat: CeleryProcess,
 ) -> None:
     receiver.script.extend([(429, {"Retry-After": "4"}), 410])
-    job = client.post(
-        "/api/v1/transcribe",
-        headers={"X-API-Key": tenant.key},
-        json={"url": "http://127.0.0.1:9/never.wav", "webhook_url": receiver.url},
-    ).json()
+    job = _job_to_stop(client, tenant.key, webhook_url=receiver.url)
     _cancel(client, tenant.key, job["id"])
     delivery = _wait_for_delivery(client, tenant.key, job["id"], status="failed")
     requests = receiver.wait_for(2)
@@ -134,14 +135,7 @@ def test_deliveries_survive_a_killed_worker_and_a_flushed_redis(
 
     # Every first attempt fails; the fourth request hangs while the worker is killed.
     receiver.script.extend([500, 500, 500, "timeout"])
-    jobs = [
-        client.post(
-            "/api/v1/transcribe",
-            headers={"X-API-Key": tenant.key},
-            json={"url": f"http://127.0.0.1:9/{i}.wav", "webhook_url": receiver.url},
-        ).json()
-        for i in range(3)
-    ]
+    jobs = [_job_to_stop(client, tenant.key, webhook_url=receiver.url) for _ in range(3)]
     for job in jobs:
         _cancel(client, tenant.key, job["id"])
     receiver.wait_for(4)
@@ -163,11 +157,26 @@ def test_deliveries_survive_a_killed_worker_and_a_flushed_redis(
         assert numbers == list(range(1, len(numbers) + 1))
 
 
+def test_deleting_an_unfinished_job_sends_job_canceled(
+    client: Any,
+    tenant: Tenant,
+    receiver: WebhookReceiver,
+    worker: CeleryProcess,
+    beat: CeleryProcess,
+) -> None:
+    job = _job_to_stop(client, tenant.key, webhook_url=receiver.url)
+    deleted = client.delete(f"/api/v1/jobs/{job['id']}", headers={"X-API-Key": tenant.key})
+    assert deleted.status_code == 204
+    [request] = receiver.wait_for(1)
+    assert request.verified
+    event = request.payload()
+    assert event["type"] == "job.canceled" and event["data"]["job_id"] == job["id"]
+    assert event["data"]["error"]["code"] == "canceled"
+
+
 def test_webhook_api_refusals(client: Any, tenant: Tenant, make_key: Any) -> None:
     headers = {"X-API-Key": tenant.key}
-    plain = client.post(
-        "/api/v1/transcribe", headers=headers, json={"url": "http://127.0.0.1:9/a.wav"}
-    ).json()
+    plain = _job_to_stop(client, tenant.key)
     early = client.post(f"/api/v1/jobs/{plain['id']}/webhooks/redeliver", headers=headers)
     assert early.status_code in (404, 409)
     _cancel(client, tenant.key, plain["id"])

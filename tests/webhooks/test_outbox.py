@@ -247,3 +247,22 @@ def test_rotation_keeps_the_old_secret_signing_for_the_overlap(session: Session)
     assert active_secrets(session, api_key_id=key.key.id) == [rotation.secret, key.webhook_secret]
     later = utcnow() + timedelta(hours=1, seconds=1)
     assert active_secrets(session, api_key_id=key.key.id, now=later) == [rotation.secret]
+
+
+def test_a_job_the_reconciler_gives_up_on_records_its_event(
+    session: Session, settings: Settings
+) -> None:
+    from app.jobs.reconcile import reconcile
+
+    claim = _running_job(session, settings)
+    session.execute(
+        text("UPDATE jobs SET attempts = :n, lease_expires_at = :t WHERE id = :id"),
+        {"n": settings.max_attempts, "t": utcnow() - timedelta(seconds=1), "id": claim.job_id},
+    )
+    session.commit()
+    report = reconcile(session, settings=settings, broker=BrokerSnapshot())
+    session.commit()
+    assert report.failed_exhausted >= 1
+    [delivery] = _deliveries(session, claim.job_id)
+    assert delivery.event_type == "job.failed"
+    assert delivery.payload["data"]["error"]["code"] == "worker_lost"

@@ -115,7 +115,8 @@ class OpenAICompatibleProvider:
     def __init__(self, settings: Settings) -> None:
         if not settings.llm_base_url:
             raise EnhancementError("provider_unconfigured", "LLM_BASE_URL is not set.")
-        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "unused"
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
+        key = key or "unused"  # local servers (vLLM, Ollama) often need no key; the client does
         self.client = openai.OpenAI(
             base_url=settings.llm_base_url,
             api_key=key,
