@@ -189,6 +189,7 @@ def delete_job(
     )
     if stopped.rowcount == 1:  # type: ignore[attr-defined]
         outbox.record_job_event(session, job_id=job.id)
+    outbox.forget_results(session, job_id=job.id)  # a webhook body may hold the transcript
     values: dict[str, Any] = {"deleted_at": now, "updated_at": now, "result_keys": {}}
     session.execute(
         update(Job)

@@ -13,7 +13,7 @@ import logging
 import uuid
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from app import tasknames
@@ -149,3 +149,13 @@ def _publish_recorded(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_recorded(session: Session) -> None:
     session.info.pop(_AFTER_COMMIT, None)
+
+
+def forget_results(session: Session, *, job_id: uuid.UUID) -> None:
+    """Drop stored webhook bodies that carry the job's result (the job is being deleted)."""
+    session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.job_id == job_id, WebhookDelivery.include_result.is_(True))
+        .values(body=None)
+        .execution_options(synchronize_session=False)
+    )
