@@ -110,6 +110,8 @@ TEST_ENV = {
     "WEBHOOK_SWEEP_INTERVAL_SECONDS": "1",
     "WEBHOOK_REQUEUE_AFTER_SECONDS": "3",
     "ENHANCEMENT_PROVIDER": "offline",
+    # URL-input tests serve files from 127.0.0.1; SSRF tests build settings without this.
+    "ALLOWED_PRIVATE_NETWORKS": "127.0.0.0/8",
 }
 os.environ.update(TEST_ENV)
 
