@@ -25,6 +25,7 @@ from app import __version__
 from app.config import Settings, get_settings
 from app.db import session_scope
 from app.models import DeliveryStatus, Job, WebhookAttempt, WebhookDelivery, utcnow
+from app.netguard import BlockedDestination, guarded_stream
 from app.storage import ObjectNotFound, get_storage
 from app.webhooks.signing import active_secrets, signature_headers
 
@@ -179,10 +180,15 @@ def send_webhook_request(
     timeout = httpx.Timeout(settings.webhook_timeout_seconds)
     started = time.perf_counter()
     try:
-        with (
-            httpx.Client(timeout=timeout, follow_redirects=False) as client,
-            client.stream("POST", url, content=body.encode(), headers=headers) as response,
-        ):
+        with guarded_stream(
+            "POST",
+            url,
+            settings=settings,
+            headers=headers,
+            content=body.encode(),
+            timeout=timeout,
+            follow_redirects=False,
+        ) as response:
             raw = b""
             for chunk in response.iter_bytes():
                 raw += chunk
@@ -192,6 +198,9 @@ def send_webhook_request(
             excerpt = raw[:EXCERPT_BYTES].decode("utf-8", "replace").strip()
             retry_after = _retry_after(response.headers.get("retry-after"), utcnow())
             return _classify(response.status_code, excerpt, retry_after, latency)
+    except BlockedDestination as exc:  # e.g. its name now resolves to a private address
+        latency = (time.perf_counter() - started) * 1000
+        return HttpOutcome(None, latency, f"Destination refused: {exc.reason}", permanent=True)
     except httpx.TimeoutException:
         latency = (time.perf_counter() - started) * 1000
         return HttpOutcome(None, latency, f"timed out after {settings.webhook_timeout_seconds} s")

@@ -120,6 +120,9 @@ def test_enhancement_requests_are_checked(client: Any, tenant: Tenant, make_key:
     model = ask(llm_model="gpt-4o")
     assert model.status_code == 422 and model.json()["error"]["code"] == "llm_model_unavailable"
     assert ask(unknown_option=True).status_code == 422
+    private = ask(webhook_url="http://10.0.0.5/hooks")
+    assert private.status_code == 422
+    assert private.json()["error"]["code"] == "webhook_url_not_allowed"
     assert ask(transcription_job_id="not-a-uuid").status_code == 422
     client.post(f"/api/v1/jobs/{queued['id']}/cancel", headers=headers)
     canceled = ask()
