@@ -61,7 +61,10 @@ def keys_create(name: str, owner: str | None) -> None:
     except OperationalError as exc:
         raise _db_error(exc) from exc
     click.echo(f"API key (shown once, keep it safe): {created.secret}")
-    click.echo(f"Webhook secret (shown once, verifies webhooks): {created.webhook_secret}")
+    # On stderr, so `KEY=$(scribe keys create ...)` still captures the key alone.
+    click.echo(
+        f"Webhook secret (shown once, verifies webhooks): {created.webhook_secret}", err=True
+    )
     click.echo(f"id: {key_id}  owner: {owner_name}", err=True)
 
 
