@@ -30,7 +30,9 @@ def broker_transport_options(settings: Settings) -> dict[str, Any]:
 
 def create_celery(settings: Settings) -> Celery:
     """Build the Celery app from settings."""
-    app = Celery("scribe_rabbit", include=["app.jobs.tasks"])
+    app = Celery(
+        "scribe_rabbit", include=["app.jobs.tasks", "app.webhooks.tasks", "app.enhance.tasks"]
+    )
     app.conf.update(
         broker_url=settings.celery_broker_url,
         broker_transport_options=broker_transport_options(settings),
@@ -65,6 +67,12 @@ def create_celery(settings: Settings) -> Celery:
             "purge-expired": {
                 "task": tasknames.PURGE_EXPIRED,
                 "schedule": settings.retention_interval_seconds,
+                "options": {"queue": tasknames.QUEUE_DEFAULT, "expires": 60},
+            },
+            # Issue 4: webhook retries that are due and deliveries whose message was lost.
+            "sweep-webhooks": {
+                "task": tasknames.SWEEP_WEBHOOKS,
+                "schedule": settings.webhook_sweep_interval_seconds,
                 "options": {"queue": tasknames.QUEUE_DEFAULT, "expires": 60},
             },
         },

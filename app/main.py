@@ -6,11 +6,13 @@ from fastapi import FastAPI
 
 from app import __version__
 from app.config import get_settings
+from app.enhance.router import router as enhance_router
 from app.errors import install_error_handlers
 from app.jobs.router import router as jobs_router
 from app.limits import BodySizeLimitMiddleware
 from app.logs import configure_logging
 from app.transfers.router import router as transfers_router
+from app.webhooks.router import router as webhooks_router
 
 
 def create_app() -> FastAPI:
@@ -26,6 +28,8 @@ def create_app() -> FastAPI:
     application.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
     application.include_router(jobs_router)
     application.include_router(transfers_router)
+    application.include_router(webhooks_router)
+    application.include_router(enhance_router)
 
     @application.get("/health", tags=["ops"])
     def health() -> dict[str, str]:

@@ -17,6 +17,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,12 @@ TEST_ENV = {
     "MAX_ATTEMPTS": "3",
     "CPU_THREADS": "2",
     "LOG_LEVEL": "INFO",
+    # Issue 4: webhook retries in seconds, not hours, and a short HTTP timeout.
+    "WEBHOOK_RETRY_SCHEDULE": "1,1,1,1,1",
+    "WEBHOOK_TIMEOUT_SECONDS": "2",
+    "WEBHOOK_SWEEP_INTERVAL_SECONDS": "1",
+    "WEBHOOK_REQUEUE_AFTER_SECONDS": "3",
+    "ENHANCEMENT_PROVIDER": "offline",
     # URL-input tests serve files from 127.0.0.1; SSRF tests build settings without this.
     "ALLOWED_PRIVATE_NETWORKS": "127.0.0.0/8",
     # Credentials for the S3 emulator (moto takes any); boto3's own chain reads them.
@@ -521,3 +528,36 @@ class ServiceStack:
         with engine.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)'))
         engine.dispose()
+
+
+# --- Issue 4: webhooks ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """A tenant's API key and the webhook secret shown once beside it."""
+
+    key: str
+    webhook_secret: str
+    key_id: uuid.UUID
+
+
+@pytest.fixture()
+def tenant() -> Tenant:
+    """A fresh tenant with its key and webhook secret."""
+    from app.auth.service import create_key
+    from app.db import session_scope
+
+    with session_scope() as session:
+        created = create_key(session, name="webhooks", owner=f"tenant-{uuid.uuid4().hex[:8]}")
+        return Tenant(created.secret, created.webhook_secret, created.key.id)
+
+
+@pytest.fixture()
+def receiver(tenant: Tenant) -> Iterator[Any]:
+    """The tenant's webhook endpoint on 127.0.0.1, verifying with `standardwebhooks`."""
+    from tests.webhooks.receiver import WebhookReceiver
+
+    server = WebhookReceiver(tenant.webhook_secret)
+    yield server
+    server.close()

@@ -20,6 +20,13 @@ def test_keys_create_list_revoke() -> None:
     assert created.exit_code == 0, created.output
     secret = created.stdout.split(": ", 1)[1].strip()
     assert secret.startswith("sr_") and len(secret) > 40
+    webhook_secret = created.stderr.splitlines()[0].split(": ", 1)[1].strip()
+    assert webhook_secret.startswith("whsec_")
+    rotated = runner.invoke(main, ["keys", "rotate-webhook-secret", secret[:11]])
+    assert rotated.exit_code == 0, rotated.output
+    new_secret = rotated.stdout.split(": ", 1)[1].strip()
+    assert new_secret.startswith("whsec_") and new_secret != webhook_secret
+    assert "keeps signing until" in rotated.stderr
     listed = runner.invoke(main, ["keys", "list"])
     assert secret[:11] in listed.stdout and secret not in listed.stdout
     revoked = runner.invoke(main, ["keys", "revoke", secret[:11]])

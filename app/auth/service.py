@@ -12,6 +12,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from app.models import ApiKey, utcnow
+from app.webhooks.signing import add_secret
 
 KEY_PREFIX = "sr_"
 VISIBLE_CHARS = 11  # "sr_" and eight random characters: enough to tell keys apart in a list
@@ -32,6 +33,7 @@ class CreatedKey:
 
     key: ApiKey
     secret: str
+    webhook_secret: str  # the key's `whsec_` signing secret, also shown only now
 
 
 def hash_key(secret: str) -> str:
@@ -47,7 +49,8 @@ def create_key(session: Session, *, name: str, owner: str | None = None) -> Crea
     )
     session.add(key)
     session.flush()
-    return CreatedKey(key=key, secret=secret)
+    webhook_secret = add_secret(session, api_key_id=key.id)
+    return CreatedKey(key=key, secret=secret, webhook_secret=webhook_secret.secret)
 
 
 def list_keys(session: Session) -> list[ApiKey]:
@@ -55,17 +58,22 @@ def list_keys(session: Session) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at.desc())))
 
 
-def revoke_key(session: Session, *, key_ref: str) -> ApiKey | None:
-    """Revoke the key whose id or visible prefix is `key_ref`; None when no key matches."""
+def find_key(session: Session, *, key_ref: str) -> ApiKey | None:
+    """The one key whose id or visible prefix is `key_ref`; None when not exactly one matches."""
     conditions = [ApiKey.prefix == key_ref]
     try:
         conditions.append(ApiKey.id == uuid.UUID(key_ref))
     except ValueError:
         pass
     keys = list(session.scalars(select(ApiKey).where(or_(*conditions))))
-    if len(keys) != 1:
+    return keys[0] if len(keys) == 1 else None
+
+
+def revoke_key(session: Session, *, key_ref: str) -> ApiKey | None:
+    """Revoke the key whose id or visible prefix is `key_ref`; None when no key matches."""
+    key = find_key(session, key_ref=key_ref)
+    if key is None:
         return None
-    key = keys[0]
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         session.flush()

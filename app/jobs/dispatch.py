@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 # job kind -> (task name, queue)
 ROUTES: dict[str, tuple[str, str]] = {
     "transcription": (tasknames.TRANSCRIBE, tasknames.QUEUE_TRANSCRIBE),
+    "enhancement": (tasknames.ENHANCE, tasknames.QUEUE_DEFAULT),  # issue 4: the CPU queue
 }
 
 

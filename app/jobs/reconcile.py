@@ -20,6 +20,7 @@ from app.config import Settings
 from app.jobs.dispatch import ROUTES, prepare_dispatch
 from app.jobs.state import expired_before
 from app.models import Job, JobStatus, utcnow
+from app.webhooks import outbox
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,10 @@ def _fail_exhausted(session: Session, job: Job, *, reason: str) -> bool:
         )
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    outbox.record_job_event(session, job_id=job.id)  # same transaction (outbox)
+    return True
 
 
 def reconcile(

@@ -37,6 +37,9 @@ class TranscriptionOptions(BaseModel):
     initial_prompt: str | None = Field(None, max_length=1000)
     hotwords: str | None = Field(None, max_length=500)
     webhook_url: AnyHttpUrl | None = None
+    webhook_include_result: bool = Field(
+        False, description="Put the whole JSON result in the webhook payload, not only links"
+    )
     recording_id: str | None = Field(None, max_length=200)
     # Inputs and storage (issue 3).
     split_channels: bool = Field(

@@ -20,6 +20,8 @@ from app.jobs.dispatch import prepare_dispatch
 from app.jobs.schemas import TranscriptionOptions
 from app.models import TERMINAL_STATUSES, Job, JobStatus, utcnow
 from app.storage import ObjectNotFound, Storage, StorageUnavailable, job_prefix
+from app.webhooks import outbox
+from app.webhooks.destinations import check_webhook_url
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,8 @@ def check_options(options: TranscriptionOptions, *, settings: Settings) -> dict[
         settings.max_retention_days * 86400
     ):
         raise Invalid(f"retention must be at most {settings.max_retention_days:g} days")
+    if options.webhook_url is not None:
+        check_webhook_url(str(options.webhook_url), settings=settings)
     stored = options.model_dump(mode="json", exclude={"recording_id"})
     stored["model"] = model
     return stored
@@ -178,6 +182,8 @@ def cancel_job(session: Session, *, principal: Principal, job_id: uuid.UUID) -> 
         )
         .execution_options(synchronize_session=False)
     )
+    if result.rowcount == 1:  # type: ignore[attr-defined]
+        outbox.record_job_event(session, job_id=job.id)  # same transaction (outbox)
     session.commit()
     session.refresh(job)
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -191,9 +197,24 @@ def delete_job(
     """Remove the job's audio and results everywhere and hide the job; a running job stops."""
     job = get_job(session, principal=principal, job_id=job_id)
     now = utcnow()
+    # Stopping an unfinished job is its final state: only when it was still unfinished (a worker
+    # may have just finished it), and its webhook event is recorded in the same transaction.
+    stopped = session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+        .values(
+            status=JobStatus.CANCELED,
+            finished_at=now,
+            lease_expires_at=None,
+            error_code="canceled",
+            error_message="The job was deleted before it finished.",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if stopped.rowcount == 1:  # type: ignore[attr-defined]
+        outbox.record_job_event(session, job_id=job.id)
+    outbox.forget_results(session, job_id=job.id)  # a webhook body may hold the transcript
     values: dict[str, Any] = {"deleted_at": now, "updated_at": now, "result_keys": {}}
-    if job.job_status not in TERMINAL_STATUSES:
-        values |= {"status": JobStatus.CANCELED, "finished_at": now, "lease_expires_at": None}
     session.execute(
         update(Job)
         .where(Job.id == job.id)

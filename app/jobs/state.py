@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.models import Job, JobStatus, utcnow
+from app.webhooks import outbox
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,10 @@ def finish_job(session: Session, *, claim: Claim, values: dict[str, Any]) -> boo
         )
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    outbox.record_job_event(session, job_id=claim.job_id)  # same transaction (outbox)
+    return True
 
 
 def fail_job(
@@ -147,7 +151,10 @@ def fail_job(
         )
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    outbox.record_job_event(session, job_id=claim.job_id)  # same transaction (outbox)
+    return True
 
 
 def release_job(session: Session, *, claim: Claim, code: str, message: str) -> bool:

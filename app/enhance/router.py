@@ -1,0 +1,50 @@
+"""HTTP endpoints of the enhanced-AI step."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response
+from sqlalchemy.orm import Session
+
+from app.auth.deps import PrincipalDep
+from app.auth.service import Principal
+from app.config import get_settings
+from app.db import SessionDep
+from app.enhance import service
+from app.enhance.schemas import EnhancementOut, EnhanceRequest
+from app.jobs.dispatch import publish_job
+from app.jobs.schemas import JobOut, job_out
+from app.storage import get_storage
+
+router = APIRouter(prefix="/api/v1", tags=["enhanced-ai"])
+
+
+def _create(session: Session, principal: Principal, body: EnhanceRequest) -> JobOut:
+    job, task_id = service.create_enhancement(
+        session, principal=principal, request=body, settings=get_settings()
+    )
+    session.commit()
+    publish_job(job.id, job.kind, task_id)
+    return job_out(job)
+
+
+@router.post("/enhanced-ai", status_code=202, response_model=JobOut)
+def create_enhancement(
+    body: EnhanceRequest, response: Response, session: SessionDep, principal: PrincipalDep
+) -> JobOut:
+    """Queue a summary and entity extraction of a succeeded transcription (a job of its own)."""
+    out = _create(session, principal, body)
+    response.headers["Location"] = f"/api/v1/enhanced-ai/{out.id}"
+    return out
+
+
+@router.get("/enhanced-ai/{job_id}", response_model=EnhancementOut)
+def get_enhancement(
+    job_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+) -> EnhancementOut:
+    """An enhancement job's status and, once it has succeeded, its result."""
+    job, result = service.get_enhancement(
+        session, principal=principal, job_id=job_id, storage=get_storage()
+    )
+    return EnhancementOut(job=job_out(job), result=result)
