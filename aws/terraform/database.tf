@@ -10,8 +10,8 @@ resource "aws_db_subnet_group" "main" {
 }
 
 resource "aws_db_parameter_group" "main" {
-  name   = "${var.name}-postgres16"
-  family = "postgres16"
+  name   = "${var.name}-postgres17"
+  family = "postgres17"
   parameter {
     name  = "rds.force_ssl"
     value = "1"
@@ -31,7 +31,7 @@ resource "aws_db_instance" "main" {
   #checkov:skip=CKV_AWS_353:Performance Insights is a variable (db_performance_insights), off by default because the smallest burstable classes do not offer it
   identifier                          = var.name
   engine                              = "postgres"
-  engine_version                      = "16"
+  engine_version                      = "17"
   instance_class                      = var.db_instance_class
   allocated_storage                   = var.db_allocated_storage
   max_allocated_storage               = var.db_allocated_storage * 4

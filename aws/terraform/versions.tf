@@ -33,9 +33,9 @@ data "aws_availability_zones" "available" {
 }
 
 locals {
-  account_id = data.aws_caller_identity.current.account_id
-  partition  = data.aws_partition.current.partition
-  azs        = slice(data.aws_availability_zones.available.names, 0, var.az_count)
-  api_image  = "${aws_ecr_repository.api.repository_url}:${var.image_tag}"
+  account_id   = data.aws_caller_identity.current.account_id
+  partition    = data.aws_partition.current.partition
+  azs          = slice(data.aws_availability_zones.available.names, 0, var.az_count)
+  api_image    = "${aws_ecr_repository.api.repository_url}:${var.image_tag}"
   worker_image = "${aws_ecr_repository.worker.repository_url}:${var.image_tag}"
 }
