@@ -3,9 +3,7 @@
 # the light (default-queue) worker, beat, Flower and the queue-depth publisher
 # (workers/entrypoint.sh picks the role). It installs requirements.txt only, so it never
 # contains torch: `make deploy-check` proves that from this file.
-ARG PYTHON_IMAGE=python:3.11-slim-bookworm
-
-FROM ${PYTHON_IMAGE} AS build
+FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
@@ -22,7 +20,7 @@ COPY app ./app
 RUN pip install --no-cache-dir --no-deps -e . \
     && python -m compileall -q /app/app /app/workers /app/migrations
 
-FROM ${PYTHON_IMAGE} AS api
+FROM python:3.11-slim-bookworm AS api
 # One fixed, unprivileged uid everywhere (compose, ECS, Kubernetes), and a writable data folder;
 # everything else may be mounted read-only.
 RUN groupadd --system --gid 10001 scribe \
