@@ -1,9 +1,11 @@
 """Container health checks, one per role (the images' HEALTHCHECK and the task definitions).
 
-    python -m workers.healthcheck [auto|api|worker|beat|flower|queue-metrics]
+    python -m workers.healthcheck [auto|api|worker [NAME]|beat|flower|queue-metrics]
 
 `auto` (the default) looks at PID 1, which workers/entrypoint.sh replaced with the role's own
-process, so one HEALTHCHECK line in an image serves every role. Exit 0 healthy, 1 not.
+process, so one HEALTHCHECK line in an image serves every role. `worker NAME` pings the node
+NAME@hostname (what the entrypoint starts as `-n NAME@%h`); without NAME the node name is read
+from PID 1, which needs the worker to be PID 1 (no init process). Exit 0 healthy, 1 not.
 """
 
 from __future__ import annotations
@@ -87,7 +89,9 @@ def check_heartbeat(settings: Settings) -> None:
         raise RuntimeError(f"last sample {age:.0f} s ago")
 
 
-def check(role: str, settings: Settings, cmdline: list[str] | None = None) -> None:
+def check(
+    role: str, settings: Settings, cmdline: list[str] | None = None, name: str | None = None
+) -> None:
     """Raise when the role's process is not healthy."""
     if role == "auto":
         cmdline = cmdline if cmdline is not None else pid1_cmdline()
@@ -97,7 +101,10 @@ def check(role: str, settings: Settings, cmdline: list[str] | None = None) -> No
     elif role == "flower":
         check_http(FLOWER_URL)
     elif role == "worker":
-        check_worker(worker_node_name(cmdline if cmdline is not None else pid1_cmdline()))
+        if name:
+            check_worker(f"{name}@{socket.gethostname()}")
+        else:
+            check_worker(worker_node_name(cmdline if cmdline is not None else pid1_cmdline()))
     elif role == "beat":
         check_broker(settings)
     elif role == "queue-metrics":
@@ -110,8 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     """Command line: exit 0 when healthy."""
     args = sys.argv[1:] if argv is None else argv
     role = args[0] if args else "auto"
+    name = args[1] if len(args) > 1 else None
     try:
-        check(role, get_settings())
+        check(role, get_settings(), name=name)
     except Exception as exc:
         print(f"unhealthy ({role}): {exc}", file=sys.stderr)
         return 1

@@ -113,6 +113,10 @@ def test_health_check_roles_from_command_lines() -> None:
 def test_worker_health_check_pings_a_real_worker(worker: CeleryProcess) -> None:
     node = healthcheck.worker_node_name(worker.args)
     healthcheck.check_worker(node)
+    # As the ECS and Kubernetes probes call it: `worker NAME` (PID 1 may be an init process).
+    name = node.split("@", 1)[0]
+    assert healthcheck.main(["worker", name]) == 0
+    assert healthcheck.main(["worker", "nobody"]) == 1
     with pytest.raises(RuntimeError, match="did not answer"):
         healthcheck.check_worker(f"nobody@{socket.gethostname()}")
 
