@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 GIB = 1024**3
@@ -66,6 +66,24 @@ class Settings(BaseSettings):
     # Embedded launcher (`make run`).
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+
+    # --- Inputs and storage (issue 3) -----------------------------------------------------------
+    # Outbound network guard (app/netguard.py) for URL inputs and webhooks: internal addresses are
+    # refused unless inside one of these CIDR ranges (comma-separated; empty by default).
+    allowed_private_networks: Annotated[list[IPvAnyNetwork], NoDecode] = Field(default_factory=list)
+    # Fetching http(s) URL inputs: connect and per-read timeouts, a deadline for the whole
+    # download, and how many redirects are followed (each hop is checked by the guard).
+    url_connect_timeout_seconds: float = 10
+    url_read_timeout_seconds: float = 60
+    url_fetch_timeout_seconds: float = 3600
+    url_max_redirects: int = 5
+
+    @field_validator("allowed_private_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
     # --- Deployment (issue 6): the queue-depth publisher that worker autoscaling reads --------
     # `workers/entrypoint.sh queue-metrics` runs workers/queue_metrics.py. "log" only logs the

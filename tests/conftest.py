@@ -103,6 +103,8 @@ TEST_ENV = {
     "MAX_ATTEMPTS": "3",
     "CPU_THREADS": "2",
     "LOG_LEVEL": "INFO",
+    # URL-input tests serve files from 127.0.0.1; SSRF tests build settings without this.
+    "ALLOWED_PRIVATE_NETWORKS": "127.0.0.0/8",
 }
 os.environ.update(TEST_ENV)
 
