@@ -6,12 +6,13 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck install install-dev system-deps services clean
+.PHONY: help run test lint typecheck install install-dev system-deps services clean deploy-check
 
 help:
 	@echo "make run        install (first time) and start API, workers and beat on this machine"
 	@echo "make test       install (first time), then ruff, mypy and pytest"
 	@echo "make install    the worker/runtime virtualenv in $(VENV)"
+	@echo "make deploy-check  offline checks of the Dockerfiles, compose, ECS, Kubernetes, Terraform"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +23,9 @@ $(VENV)/.installed-worker: requirements.txt requirements-worker.txt pyproject.to
 	$(PIP) install -q --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed-worker
+$(VENV)/.installed-dev: requirements-dev.txt requirements-deploy.txt $(VENV)/.installed-worker
 	$(PIP) install -q -r requirements-dev.txt
+	$(PIP) install -q -r requirements-deploy.txt
 	touch $@
 
 install: $(VENV)/.installed-worker
@@ -49,5 +51,16 @@ typecheck: install-dev
 test: services install-dev lint typecheck
 	$(BIN)/pytest
 
+# --- Deployment checks (issue 6): offline; see README "Deploying" ---------------------------
+CHECKOV_VENV ?= .venv-checkov
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
+deploy-check: install-dev $(CHECKOV_VENV)/.installed
+	$(BIN)/python -m deploy --checkov $(CHECKOV_VENV)/bin/checkov
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .mypy_cache .ruff_cache .pytest_cache

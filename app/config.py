@@ -154,6 +154,16 @@ class Settings(BaseSettings):
             raise ValueError(f"STORAGE_BACKEND={self.storage_backend} needs STORAGE_BUCKET")
         return self
 
+    # --- Deployment (issue 6): the queue-depth publisher that worker autoscaling reads --------
+    # `workers/entrypoint.sh queue-metrics` runs workers/queue_metrics.py. "log" only logs the
+    # depths; "cloudwatch" also puts them as CloudWatch metrics (the ECS scaling alarms read
+    # them). Kubernetes needs none of this: KEDA reads the Redis list itself.
+    queue_metrics_backend: Literal["log", "cloudwatch"] = "log"
+    queue_metrics_namespace: str = "ScribeRabbit"
+    # The `Deployment` dimension of each metric, so several stacks can share one account.
+    queue_metrics_deployment: str = "scribe"
+    queue_metrics_interval_seconds: float = 30
+
     @field_validator("asr_models", "warmup", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
