@@ -103,7 +103,15 @@ TEST_ENV = {
     "MAX_ATTEMPTS": "3",
     "CPU_THREADS": "2",
     "LOG_LEVEL": "INFO",
+    # Operations (issue 5): every process of the session (API in pytest, workers, beat) writes
+    # its metrics here, so the API's /metrics adds them up as on one production host.
+    "PROMETHEUS_MULTIPROC_DIR": str(TMP / "metrics"),
+    "WORKER_METRICS_PORT": "0",
+    # Generous for the suite; tests of the limits give their keys their own, small ones.
+    "RATE_LIMIT": "200/second;20000/minute",
+    "MAX_ACTIVE_JOBS_PER_KEY": "50",
 }
+(TMP / "metrics").mkdir()
 os.environ.update(TEST_ENV)
 
 

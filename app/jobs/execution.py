@@ -23,6 +23,7 @@ from app.config import Settings, get_settings
 from app.db import session_scope
 from app.jobs import state
 from app.jobs.state import Claim
+from app.ops.metrics import JobRecorder
 from app.pipeline.errors import JobCanceled, PipelineError
 from app.storage import ObjectNotFound, Storage, artifact_key, get_storage
 
@@ -154,6 +155,7 @@ def run_transcription(job_id: uuid.UUID, *, worker_id: str) -> str:
         log.info("job %s not claimable (taken, ended or out of attempts)", job_id)
         return "skipped"
     log.info("job %s claimed (attempt %d)", job_id, claim.attempt)
+    recorder = JobRecorder("transcription")
 
     with JobMonitor(claim, settings) as monitor, tempfile.TemporaryDirectory() as tmp:
         try:
@@ -188,11 +190,14 @@ def run_transcription(job_id: uuid.UUID, *, worker_id: str) -> str:
                 )
             if not finished:  # canceled or deleted while we stored: leave nothing behind
                 _remove_artifacts(job_id, storage)
+                recorder.ended("canceled")
                 return "canceled"
+            recorder.succeeded(audio_seconds=result["duration"], timings=result["timings"])
             log.info("job %s succeeded", job_id)
             return "succeeded"
         except JobCanceled:
             _remove_artifacts(job_id, storage)
+            recorder.ended("canceled")
             log.info("job %s stopped: canceled, deleted or reclaimed", job_id)
             return "canceled"
         except SoftTimeLimitExceeded:
@@ -203,10 +208,12 @@ def run_transcription(job_id: uuid.UUID, *, worker_id: str) -> str:
                     code="timeout",
                     message=f"The job ran longer than {settings.job_timeout_seconds} s.",
                 )
+            recorder.failed("timeout")
             return "failed"
         except PipelineError as exc:
             with session_scope() as session:
                 state.fail_job(session, claim=claim, code=exc.code, message=exc.message)
+            recorder.failed(exc.code)
             log.info("job %s failed: %s (%s)", job_id, exc.code, exc.message)
             return "failed"
         except Exception as exc:
@@ -220,6 +227,8 @@ def run_transcription(job_id: uuid.UUID, *, worker_id: str) -> str:
                         code="internal_error",
                         message=f"Failed after {claim.attempt} attempts; last error: {message}",
                     )
+                    recorder.failed("internal_error")
                     return "failed"
                 state.release_job(session, claim=claim, code="internal_error", message=message)
+            recorder.ended("released")
             return "released"
