@@ -185,9 +185,16 @@ def api_key(make_key: Callable[..., str]) -> str:
 class CeleryProcess:
     """A real `celery worker` (or `beat`) process with its own log file."""
 
-    def __init__(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        args: list[str],
+        env: dict[str, str] | None = None,
+        app: str = "app.celery_app",
+    ) -> None:
         self.name = name
         self.args = args
+        self.app = app
         self.env = {**os.environ, **(env or {})}
         self.log_path = TMP / f"{name}-{uuid.uuid4().hex[:6]}.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -196,7 +203,7 @@ class CeleryProcess:
         self.log_path = TMP / f"{self.name}-{uuid.uuid4().hex[:6]}.log"
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "app.celery_app", *self.args],
+            [sys.executable, "-m", "celery", "-A", self.app, *self.args],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
