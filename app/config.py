@@ -111,6 +111,11 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
+    @field_validator("prometheus_multiproc_dir", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
     @field_validator("rate_limit")
     @classmethod
     def _valid_rate_limit(cls, value: str) -> str:
@@ -181,8 +186,16 @@ def process_environment(**overrides: str) -> dict[str, str]:
 
 def export_multiproc_dir(path: Path) -> None:
     """Put PROMETHEUS_MULTIPROC_DIR in this process's environment (prometheus-client reads it
-    there); call it before the first metric exists and before pool processes fork."""
+    there) and create the folder; call it before the first metric exists and before pool
+    processes fork."""
+    path.mkdir(parents=True, exist_ok=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+
+
+def multiproc_dir_in_environment() -> Path | None:
+    """The folder prometheus-client's multiprocess mode uses in this process, if it is on."""
+    value = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    return Path(value) if value else None
 
 
 @lru_cache

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from app.config import export_multiproc_dir, get_settings
+from app.config import export_multiproc_dir, get_settings, multiproc_dir_in_environment
 
 _settings = get_settings()
 if _settings.prometheus_multiproc_dir is not None:
@@ -188,8 +188,7 @@ class JobRecorder:
 
 def multiprocess_dir() -> Path | None:
     """The multiprocess folder this process writes to, or None in single-process mode."""
-    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")  # the library's own switch, set above
-    return Path(path) if path else None
+    return multiproc_dir_in_environment()
 
 
 def _alive(pid: int) -> bool:

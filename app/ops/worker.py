@@ -38,7 +38,7 @@ from celery.signals import (
 )
 from celery.worker.control import inspect_command
 
-from app.config import export_multiproc_dir, get_settings
+from app.config import export_multiproc_dir, get_settings, multiproc_dir_in_environment
 from app.ops.context import (
     add_ids_to_task_headers,
     ids_from_task_request,
@@ -250,7 +250,7 @@ class WorkerProbe(bootsteps.StartStopStep):
         self.host = settings.worker_metrics_host
         self.server: ThreadingHTTPServer | None = None
         self.owned_dir: Path | None = None
-        if self.port and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        if self.port and multiproc_dir_in_environment() is None:
             # Pool processes are forked from here: give them a metrics folder before they exist.
             self.owned_dir = Path(tempfile.mkdtemp(prefix="scribe-metrics-"))
             export_multiproc_dir(self.owned_dir)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import struct
 import subprocess
 import sys
 import time
@@ -116,3 +118,41 @@ def test_flower_refuses_to_start_without_credentials_outside_development() -> No
     )
     assert result.returncode != 0
     assert "FLOWER_BASIC_AUTH" in result.stderr
+
+
+@pytest.mark.skipif(
+    shutil.which("chromium") is None, reason="chromium missing (Debian package chromium)"
+)
+def test_screenshot_of_flower_in_headless_chromium(
+    flower: str, client: Any, api_key: str, worker: CeleryProcess
+) -> None:
+    """scripts/flower_screenshot.py saves what an operator sees (kept in .cache/screenshots)."""
+    created = client.post(
+        "/api/v1/transcribe",
+        headers={"X-API-Key": api_key},
+        json={"url": "http://127.0.0.1:9/x.wav"},
+    ).json()
+    wait_for_job(client, api_key, created["id"])
+    auth_file = TMP / "flower-auth"
+    auth_file.write_text(":".join(AUTH))
+    out = ROOT / ".cache" / "screenshots" / "flower-tasks.png"
+    out.unlink(missing_ok=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "flower_screenshot.py"),
+            f"{flower}/tasks",
+            str(out),
+            "--auth-file",
+            str(auth_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    png = out.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    assert (width, height) == (1400, 900)
+    assert len(png) > 20_000  # a rendered page, not a blank or an error box
