@@ -35,6 +35,7 @@ from app.models import ApiKey, ApiKeyLimits, Job, JobStatus
 log = logging.getLogger(__name__)
 
 ACTIVE_RETRY_AFTER_SECONDS = 10
+REDIS_TIMEOUT_SECONDS = 1.0
 
 
 class QuotaExceeded(DomainError):
@@ -98,7 +99,12 @@ class RequestRateLimiter:
     """Sliding-window request counters per key, in the configured `limits` storage."""
 
     def __init__(self, storage_uri: str) -> None:
-        self.storage = storage_from_string(storage_uri, wrap_exceptions=True)
+        options: dict[str, float | str | bool] = {}
+        if storage_uri.startswith(("redis://", "rediss://", "unix://")):
+            # A Redis that does not answer must cost a request a second at most, not hang it.
+            options = {"socket_timeout": REDIS_TIMEOUT_SECONDS}
+            options["socket_connect_timeout"] = REDIS_TIMEOUT_SECONDS
+        self.storage = storage_from_string(storage_uri, wrap_exceptions=True, **options)
         self.limiter = SlidingWindowCounterRateLimiter(self.storage)
 
     def hit(self, rate: str, key_id: uuid.UUID) -> RateDecision:
