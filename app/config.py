@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 GIB = 1024**3
@@ -103,6 +103,24 @@ class Settings(BaseSettings):
     rate_limit_storage_url: str = ""
     # Live job status (Server-Sent Events): how often the stream looks at the job.
     job_events_poll_seconds: float = Field(default=0.5, gt=0)
+
+    # --- Inputs and storage (issue 3) -----------------------------------------------------------
+    # Outbound network guard (app/netguard.py) for URL inputs and webhooks: internal addresses are
+    # refused unless inside one of these CIDR ranges (comma-separated; empty by default).
+    allowed_private_networks: Annotated[list[IPvAnyNetwork], NoDecode] = Field(default_factory=list)
+    # Fetching http(s) URL inputs: connect and per-read timeouts, a deadline for the whole
+    # download, and how many redirects are followed (each hop is checked by the guard).
+    url_connect_timeout_seconds: float = 10
+    url_read_timeout_seconds: float = 60
+    url_fetch_timeout_seconds: float = 3600
+    url_max_redirects: int = 5
+
+    @field_validator("allowed_private_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
     @field_validator("asr_models", "warmup", mode="before")
     @classmethod

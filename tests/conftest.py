@@ -110,6 +110,8 @@ TEST_ENV = {
     # Generous for the suite; tests of the limits give their keys their own, small ones.
     "RATE_LIMIT": "200/second;20000/minute",
     "MAX_ACTIVE_JOBS_PER_KEY": "50",
+    # URL-input tests serve files from 127.0.0.1; SSRF tests build settings without this.
+    "ALLOWED_PRIVATE_NETWORKS": "127.0.0.0/8",
 }
 (TMP / "metrics").mkdir()
 os.environ.update(TEST_ENV)

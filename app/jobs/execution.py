@@ -113,7 +113,7 @@ def _fetch_input(claim: Claim, workdir: Path, storage: Storage, settings: Settin
     if claim.input_url:
         from app.inputs.fetch import fetch_url
 
-        fetch_url(claim.input_url, target, max_bytes=settings.max_upload_bytes)
+        fetch_url(claim.input_url, target, settings=settings)
         return target
     raise PipelineError("input_missing", "The job has no input.")
 
