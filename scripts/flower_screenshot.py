@@ -82,7 +82,7 @@ class DevTools:
         raise TimeoutError(f"no {event} within {timeout} s")
 
 
-def _devtools_url(profile: Path, proc: subprocess.Popen[bytes], timeout: float = 30) -> str:
+def _devtools_url(profile: Path, proc: subprocess.Popen[bytes], timeout: float = 60) -> str:
     marker = profile / "DevToolsActivePort"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -129,13 +129,16 @@ def screenshot(
                 )
                 tools.call("Page.enable")
                 tools.call("Page.navigate", url=url)
-                tools.wait_for("Page.loadEventFired", timeout=30)
+                tools.wait_for("Page.loadEventFired", timeout=60)
                 deadline = time.monotonic() + wait_rows
-                while time.monotonic() < deadline:
+                while True:
                     found = tools.call(
                         "Runtime.evaluate", expression=TABLE_HAS_ROWS, returnByValue=True
                     )
                     if found.get("result", {}).get("value"):
+                        break
+                    if time.monotonic() > deadline:
+                        print(f"no table rows after {wait_rows:g} s", file=sys.stderr)
                         break
                     time.sleep(0.3)
                 time.sleep(0.5)  # let the last rows paint
