@@ -6,13 +6,16 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck install install-dev system-deps services clean deploy-check
+.PHONY: help run test lint typecheck install install-dev system-deps services clean deploy-check \
+	flower check-ops
 
 help:
 	@echo "make run        install (first time) and start API, workers and beat on this machine"
 	@echo "make test       install (first time), then ruff, mypy and pytest"
 	@echo "make install    the worker/runtime virtualenv in $(VENV)"
 	@echo "make deploy-check  offline checks of the Dockerfiles, compose, ECS, Kubernetes, Terraform"
+	@echo "make flower     Flower, the task dashboard, behind basic auth (FLOWER_BASIC_AUTH)"
+	@echo "make check-ops  promtool checks and unit tests of the alert rules in ops/prometheus"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,7 +51,17 @@ lint: install-dev
 typecheck: install-dev
 	$(BIN)/mypy
 
-test: services install-dev lint typecheck
+flower: install
+	$(BIN)/scribe flower
+
+# Alert rules and Prometheus config in ops/ (Debian's promtool, installed on first use).
+check-ops:
+	@scripts/system-deps.sh --ops
+	promtool check rules ops/prometheus/alerts.yml
+	cd ops/prometheus && promtool test rules alerts.test.yml
+	promtool check config ops/prometheus/prometheus.yml
+
+test: services install-dev lint typecheck check-ops
 	$(BIN)/pytest
 
 # --- Deployment checks (issue 6): offline; see README "Deploying" ---------------------------

@@ -97,3 +97,53 @@ def snapshot(settings: Settings, queues: list[str]) -> BrokerSnapshot | None:
     except Exception as exc:  # the broker being down is the reconciler's problem, not a crash
         log.warning("could not read the broker: %s", exc)
     return None
+
+
+def _redis_depths(url: str, queues: list[str]) -> dict[str, int]:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    try:
+        pipe = client.pipeline(transaction=False)
+        for queue in queues:
+            pipe.llen(queue)
+            for step in _REDIS_PRIORITY_STEPS[1:]:
+                pipe.llen(f"{queue}{_REDIS_PRIORITY_SEP}{step}")
+        counts = pipe.execute()
+    finally:
+        client.close()
+    per_queue = len(_REDIS_PRIORITY_STEPS)
+    return {q: int(sum(counts[i * per_queue : (i + 1) * per_queue])) for i, q in enumerate(queues)}
+
+
+def _folder_depths(folder: Path, queues: list[str]) -> dict[str, int]:
+    depth = dict.fromkeys(queues, 0)
+    for path in folder.glob("*.msg"):
+        queue = path.name.rsplit(".", 2)[-2] if path.name.count(".") >= 2 else ""
+        if queue in depth:
+            depth[queue] += 1
+    return depth
+
+
+def _amqp_depths(settings: Settings, queues: list[str]) -> dict[str, int]:
+    from kombu import Connection
+
+    depth = {}
+    with Connection(settings.celery_broker_url, connect_timeout=5) as connection:
+        channel = connection.default_channel
+        for queue in queues:
+            depth[queue] = int(channel.queue_declare(queue=queue, passive=True).message_count)
+    return depth
+
+
+def queue_depths(settings: Settings, queues: list[str]) -> dict[str, int]:
+    """Messages waiting in each queue, counted without reading them (for metrics).
+
+    Raises when the broker cannot be reached, so the caller can report it as down.
+    """
+    url = settings.celery_broker_url
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return _redis_depths(url, queues)
+    if url.startswith("filesystem"):
+        return _folder_depths(settings.broker_folder / "queue", queues)
+    return _amqp_depths(settings, queues)

@@ -91,3 +91,10 @@ def _init_worker_process(**_: Any) -> None:
     from app import db
 
     db.reset_engine()
+
+
+# Operations (issue 5): ids and traces across the queue, JSON logs, readiness and the worker's
+# metrics exporter (`--metrics-port`).
+from app.ops import worker as _worker_ops  # noqa: E402
+
+_worker_ops.install(celery_app)

@@ -36,6 +36,20 @@ def run() -> None:
     sys.exit(run_embedded(get_settings()))
 
 
+@main.command()
+def flower() -> None:
+    """Start Flower, the task dashboard, behind basic auth (FLOWER_BASIC_AUTH, FLOWER_PORT)."""
+    import os
+
+    from app.ops.flower import FlowerConfigError, flower_command
+
+    try:
+        command, env = flower_command(get_settings())
+    except FlowerConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    os.execve(command[0], command, env)
+
+
 @main.group()
 def keys() -> None:
     """Create, list and revoke API keys."""
@@ -126,6 +140,57 @@ def keys_rotate_webhook_secret(key_ref: str, overlap_seconds: float | None) -> N
     click.echo(f"Webhook secret (shown once, verifies webhooks): {rotation.secret}")
     until = f"{rotation.previous_expires_at:%Y-%m-%d %H:%M:%S} UTC"
     click.echo(f"the previous secret keeps signing until {until}", err=True)
+
+
+@keys.command("limits")
+@click.argument("key_ref")
+@click.option("--rate", default=None, help='Request rate, e.g. "5/second;100/minute" ("" = none).')
+@click.option("--max-active-jobs", type=int, default=None, help="Queued+running cap (0 = none).")
+@click.option("--default", "use_default", is_flag=True, help="Forget this key's own limits.")
+def keys_limits(
+    key_ref: str, rate: str | None, max_active_jobs: int | None, use_default: bool
+) -> None:
+    """Give a key its own request rate and active-job cap (others keep the settings)."""
+    import uuid
+
+    from sqlalchemy import or_, select
+
+    from app.auth.quotas import quota_for, set_key_limits
+    from app.models import ApiKey
+
+    settings = get_settings()
+    conditions = [ApiKey.prefix == key_ref]
+    try:
+        conditions.append(ApiKey.id == uuid.UUID(key_ref))
+    except ValueError:
+        pass
+    try:
+        with session_scope() as session:
+            keys_found = list(session.scalars(select(ApiKey).where(or_(*conditions))))
+            if len(keys_found) != 1:
+                raise click.ClickException(f"no single key matches {key_ref!r}")
+            key = keys_found[0]
+            if use_default:
+                set_key_limits(session, key_id=key.id, rate_limit=None, max_active_jobs=None)
+            elif rate is not None or max_active_jobs is not None:
+                current = quota_for(session, key_id=key.id, settings=settings)
+                set_key_limits(
+                    session,
+                    key_id=key.id,
+                    rate_limit=rate if rate is not None else current.rate,
+                    max_active_jobs=(
+                        max_active_jobs if max_active_jobs is not None else current.max_active_jobs
+                    ),
+                )
+            quota = quota_for(session, key_id=key.id, settings=settings)
+    except OperationalError as exc:
+        raise _db_error(exc) from exc
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--rate") from exc
+    click.echo(
+        f"{key.prefix}…  rate: {quota.rate or 'unlimited'}  "
+        f"max active jobs: {quota.max_active_jobs or 'unlimited'}"
+    )
 
 
 @main.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -104,6 +105,42 @@ class Settings(BaseSettings):
             return [float(item) for item in value.split(",") if item.strip()]
         return value
 
+    # --- Operations (issue 5): logs, metrics, probes, traces, Flower, rate limits ---------------
+    # Logs go to stdout as one JSON object per line ("text" is easier to read on a laptop).
+    log_format: Literal["json", "text"] = "json"
+    # Prometheus multiprocess mode: every process of a pod (API workers, Celery pool children)
+    # writes its metric files here and /metrics adds them up. Set it in the process environment
+    # before start and empty it between runs. Unset: the embedded launcher uses DATA_DIR/metrics
+    # and a worker with a metrics port makes a private folder of its own.
+    prometheus_multiproc_dir: Path | None = None
+    # A worker's own exporter (/metrics, /health, /ready); 0 turns it off. Also
+    # `celery worker --metrics-port N`.
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
+    # Each readiness check (database, broker, storage) gives up after this long.
+    probe_timeout_seconds: float = Field(default=2.0, gt=0)
+    # How long a new PostgreSQL connection may take before the API answers 503.
+    database_connect_timeout_seconds: int = Field(default=5, ge=1)
+    # OpenTelemetry: tracing is on when an OTLP/HTTP endpoint is set (e.g. http://collector:4318).
+    # The SDK also reads its other OTEL_* variables (headers, timeouts) itself.
+    otel_exporter_otlp_endpoint: str = ""
+    otel_service_name: str = "scribe-rabbit"
+    otel_traces_sampler_ratio: float = Field(default=1.0, ge=0, le=1)
+    # Flower (`make flower`): "user:password" (comma-separated for several users). Required
+    # outside development. Same variable names as Flower's own options.
+    flower_basic_auth: SecretStr | None = None
+    flower_address: str = "127.0.0.1"
+    flower_port: int = 5555
+    # Per API key: request rate in `limits` notation ("20/second;600/minute"; empty = no limit)
+    # and how many of its jobs may be queued or running at once (0 = no cap). A key may carry
+    # its own values (`scribe keys limits`).
+    rate_limit: str = "20/second;600/minute"
+    max_active_jobs_per_key: int = Field(default=50, ge=0)
+    # Where rate-limit counters live: default REDIS_URL, else this process's memory.
+    rate_limit_storage_url: str = ""
+    # Live job status (Server-Sent Events): how often the stream looks at the job.
+    job_events_poll_seconds: float = Field(default=0.5, gt=0)
+
     # --- Inputs and storage (issue 3) -----------------------------------------------------------
     # Outbound network guard (app/netguard.py) for URL inputs and webhooks: internal addresses are
     # refused unless inside one of these CIDR ranges (comma-separated; empty by default).
@@ -171,6 +208,20 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
+    @field_validator("prometheus_multiproc_dir", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _valid_rate_limit(cls, value: str) -> str:
+        if value.strip():
+            from limits import parse_many
+
+            parse_many(value)  # raises ValueError with the library's message
+        return value.strip()
+
     @property
     def embedded(self) -> bool:
         """True when no external broker is configured (the one-machine default)."""
@@ -219,6 +270,35 @@ class Settings(BaseSettings):
         if self.compute_type != "default":
             return self.compute_type
         return "float16" if self.device == "cuda" else "int8"
+
+    @property
+    def metrics_dir(self) -> Path:
+        """Prometheus multiprocess folder: PROMETHEUS_MULTIPROC_DIR, else DATA_DIR/metrics."""
+        return (self.prometheus_multiproc_dir or self.data_dir / "metrics").resolve()
+
+    @property
+    def rate_limit_storage(self) -> str:
+        """The `limits` storage URI: RATE_LIMIT_STORAGE_URL, else REDIS_URL, else memory."""
+        return self.rate_limit_storage_url or self.redis_url or "memory://"
+
+
+def process_environment(**overrides: str) -> dict[str, str]:
+    """This process's environment plus `overrides`, for starting a child process."""
+    return {**os.environ, **overrides}
+
+
+def export_multiproc_dir(path: Path) -> None:
+    """Put PROMETHEUS_MULTIPROC_DIR in this process's environment (prometheus-client reads it
+    there) and create the folder; call it before the first metric exists and before pool
+    processes fork."""
+    path.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+
+
+def multiproc_dir_in_environment() -> Path | None:
+    """The folder prometheus-client's multiprocess mode uses in this process, if it is on."""
+    value = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    return Path(value) if value else None
 
 
 @lru_cache

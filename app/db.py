@@ -17,12 +17,18 @@ from app.config import get_settings
 @lru_cache
 def get_engine() -> Engine:
     """The process's engine, created on first use (after any fork)."""
-    url = get_settings().sqlalchemy_url
+    settings = get_settings()
+    url = settings.sqlalchemy_url
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    connect_args: dict[str, Any] = {}
+    if url.startswith("postgresql"):  # an unreachable server answers 503 soon, never hangs
+        connect_args["connect_timeout"] = settings.database_connect_timeout_seconds
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect_args
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -8,9 +8,13 @@ from app import __version__
 from app.config import get_settings
 from app.enhance.router import router as enhance_router
 from app.errors import install_error_handlers
+from app.jobs.events import router as job_events_router
 from app.jobs.router import router as jobs_router
 from app.limits import BodySizeLimitMiddleware
 from app.logs import configure_logging
+from app.ops.middleware import RequestContextMiddleware
+from app.ops.router import router as ops_router
+from app.ops.tracing import setup_api_tracing
 from app.transfers.router import router as transfers_router
 from app.webhooks.router import router as webhooks_router
 
@@ -18,7 +22,7 @@ from app.webhooks.router import router as webhooks_router
 def create_app() -> FastAPI:
     """Build the API application from settings."""
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     application = FastAPI(
         title="Scribe Rabbit",
         version=__version__,
@@ -26,16 +30,16 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(application)
     application.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    # Added last, so it runs first: every answer (a refused body too) gets its request id.
+    application.add_middleware(RequestContextMiddleware)
     application.include_router(jobs_router)
     application.include_router(transfers_router)
     application.include_router(webhooks_router)
     application.include_router(enhance_router)
 
-    @application.get("/health", tags=["ops"])
-    def health() -> dict[str, str]:
-        """Liveness: the process answers."""
-        return {"status": "ok"}
-
+    application.include_router(job_events_router)
+    application.include_router(ops_router)
+    setup_api_tracing(application, settings)
     return application
 
 

@@ -270,3 +270,23 @@ class WebhookAttempt(Base):
     error: Mapped[str | None] = mapped_column(Text)
     # What the attempt led to: delivered, retry (scheduled) or gave_up.
     outcome: Mapped[str] = mapped_column(String(16))
+
+
+# --- Operations (issue 5): per-key limits ---------------------------------------------------
+
+
+class ApiKeyLimits(Base):
+    """A key's own request rate and active-job cap; a missing row or NULL means the defaults."""
+
+    __tablename__ = "api_key_limits"
+
+    key_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="CASCADE"), primary_key=True
+    )
+    rate_limit: Mapped[str | None] = mapped_column(String(200))
+    max_active_jobs: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# The active-job cap counts a key's queued and running jobs at every submission.
+Index("ix_jobs_api_key_status", Job.api_key_id, Job.status)

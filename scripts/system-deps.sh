@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # System packages the service needs beside Python: ffmpeg/ffprobe (probe and decode media) and,
-# for the test suite, a redis-server binary. Installs them with apt when missing and allowed.
+# for the test suite, a redis-server binary; with --ops, promtool (Debian's prometheus package).
+# Installs them with apt when missing and allowed.
 set -euo pipefail
 
 need=()
-command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || need+=(ffmpeg)
+if [[ "${1:-}" == "--ops" ]]; then
+  # `make check-ops` only: promtool (and the prometheus server the dashboard test starts) come
+  # with Debian's prometheus package, about 100 MB, so nothing else installs it.
+  command -v promtool >/dev/null && command -v prometheus >/dev/null || need+=(prometheus)
+else
+  command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || need+=(ffmpeg)
+fi
 if [[ "${1:-}" == "--test" ]]; then
   command -v redis-server >/dev/null || need+=(redis-server)
 fi

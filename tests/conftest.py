@@ -110,6 +110,13 @@ TEST_ENV = {
     "WEBHOOK_SWEEP_INTERVAL_SECONDS": "1",
     "WEBHOOK_REQUEUE_AFTER_SECONDS": "3",
     "ENHANCEMENT_PROVIDER": "offline",
+    # Operations (issue 5): every process of the session (API in pytest, workers, beat) writes
+    # its metrics here, so the API's /metrics adds them up as on one production host.
+    "PROMETHEUS_MULTIPROC_DIR": str(TMP / "metrics"),
+    "WORKER_METRICS_PORT": "0",
+    # Generous for the suite; tests of the limits give their keys their own, small ones.
+    "RATE_LIMIT": "200/second;20000/minute",
+    "MAX_ACTIVE_JOBS_PER_KEY": "50",
     # URL-input tests serve files from 127.0.0.1; SSRF tests build settings without this.
     "ALLOWED_PRIVATE_NETWORKS": "127.0.0.0/8",
     # Credentials for the S3 emulator (moto takes any); boto3's own chain reads them.
@@ -117,6 +124,7 @@ TEST_ENV = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
+(TMP / "metrics").mkdir()
 os.environ.update(TEST_ENV)
 
 
@@ -190,9 +198,16 @@ def api_key(make_key: Callable[..., str]) -> str:
 class CeleryProcess:
     """A real `celery worker` (or `beat`) process with its own log file."""
 
-    def __init__(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        args: list[str],
+        env: dict[str, str] | None = None,
+        app: str = "app.celery_app",
+    ) -> None:
         self.name = name
         self.args = args
+        self.app = app
         self.env = {**os.environ, **(env or {})}
         self.log_path = TMP / f"{name}-{uuid.uuid4().hex[:6]}.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -201,7 +216,7 @@ class CeleryProcess:
         self.log_path = TMP / f"{self.name}-{uuid.uuid4().hex[:6]}.log"
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "app.celery_app", *self.args],
+            [sys.executable, "-m", "celery", "-A", self.app, *self.args],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,

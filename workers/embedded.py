@@ -6,13 +6,14 @@ all under DATA_DIR. The processes run the same code as a production deployment.
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from types import FrameType
 
-from app.config import Settings
+from app.config import Settings, process_environment
 from app.migrate import upgrade_database
 
 STOP_GRACE_SECONDS = 15
@@ -68,11 +69,25 @@ def commands(settings: Settings) -> dict[str, list[str]]:
     }
 
 
+def metrics_environment(settings: Settings) -> dict[str, str]:
+    """Every process writes its metrics into one folder, so the API's /metrics shows them all.
+
+    DATA_DIR/metrics unless PROMETHEUS_MULTIPROC_DIR is set; a folder of our own is emptied
+    first (prometheus-client's multiprocess mode needs a clean folder per run).
+    """
+    folder = settings.metrics_dir
+    if settings.prometheus_multiproc_dir is None:
+        shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    return process_environment(PROMETHEUS_MULTIPROC_DIR=str(folder))
+
+
 def run(settings: Settings) -> int:
     """Migrate, start every process, and stop them all on Ctrl-C or when one dies."""
     upgrade_database(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    processes = {name: subprocess.Popen(cmd) for name, cmd in commands(settings).items()}
+    env = metrics_environment(settings)
+    processes = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands(settings).items()}
     print(
         f"Scribe Rabbit is starting: API on http://{settings.api_host}:{settings.api_port} "
         f"(docs at /docs), data in {settings.data_dir.resolve()}. Ctrl-C stops everything.",

@@ -12,19 +12,16 @@ import time
 import uuid
 from typing import Any
 
-from celery.exceptions import SoftTimeLimitExceeded
-
 from app import __version__
-from app.config import Settings, get_settings
+from app.config import Settings
 from app.db import session_scope
 from app.enhance.providers.base import Enhancement, EnhancementError, EnhancementRequest
+from app.enhance.service import KIND
 from app.enhance.transcript import Transcript, parse_transcript
-from app.jobs import state
-from app.jobs.execution import JobMonitor
+from app.jobs.execution import Finished, JobMonitor, run_claimed_job
 from app.jobs.state import Claim
 from app.models import Job, JobStatus
-from app.pipeline.errors import JobCanceled
-from app.storage import ObjectNotFound, Storage, artifact_key, get_storage
+from app.storage import ObjectNotFound, Storage, artifact_key
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +100,10 @@ def render_result(
     }
 
 
-def _enhance(
+def enhance_job(
     claim: Claim, monitor: JobMonitor, settings: Settings, storage: Storage
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> Finished:
+    """The work of an enhancement job: read the transcript, enhance it, store the JSON result."""
     from app.enhance.providers import get_provider
 
     options = claim.options
@@ -127,81 +125,31 @@ def _enhance(
             model=options.get("llm_model"),
         ),
     )
+    # "_load" stages are not counted per audio second by the metrics.
     timings = {
         "model_load": round(load_seconds, 3),
         "enhance": round(time.perf_counter() - tick, 3),
     }
     monitor.check()
     result = render_result(claim.job_id, transcript, enhancement, time.perf_counter() - started)
-    values = {
-        "language": transcript.language,
-        "timings": timings,
-        "worker_version": f"scribe-rabbit {__version__}; {provider.name}",
-    }
-    return result, values
+    monitor.report("storing", 97)
+    key = artifact_key(claim.job_id, "json")
+    storage.put_bytes(
+        key,
+        json.dumps(result, ensure_ascii=False, indent=2).encode(),
+        content_type="application/json",
+    )
+    return Finished(
+        values={
+            "result_keys": {"json": key},
+            "language": transcript.language,
+            "timings": timings,
+            "worker_version": f"scribe-rabbit {__version__}; {provider.name}",
+        },
+        timings=timings,
+    )
 
 
 def run_enhancement(job_id: uuid.UUID, *, worker_id: str) -> str:
-    """Run one enhancement job to its outcome; returns what happened (for logs and tests)."""
-    settings = get_settings()
-    storage = get_storage()
-    with session_scope() as session:
-        claim = state.claim_job(session, job_id=job_id, worker_id=worker_id, settings=settings)
-    if claim is None:
-        log.info("job %s not claimable (taken, ended or out of attempts)", job_id)
-        return "skipped"
-    key = artifact_key(job_id, "json")
-    with JobMonitor(claim, settings) as monitor:
-        try:
-            result, values = _enhance(claim, monitor, settings, storage)
-            monitor.report("storing", 97)
-            storage.put_bytes(
-                key,
-                json.dumps(result, ensure_ascii=False, indent=2).encode(),
-                content_type="application/json",
-            )
-            with session_scope() as session:
-                finished = state.finish_job(
-                    session, claim=claim, values={"result_keys": {"json": key}, **values}
-                )
-            if not finished:
-                storage.delete_prefix(key)
-                return "canceled"
-            log.info("job %s succeeded", job_id)
-            return "succeeded"
-        except JobCanceled:
-            storage.delete_prefix(key)
-            log.info("job %s stopped: canceled, deleted or reclaimed", job_id)
-            return "canceled"
-        except SoftTimeLimitExceeded:
-            with session_scope() as session:
-                state.fail_job(
-                    session,
-                    claim=claim,
-                    code="timeout",
-                    message=f"The job ran longer than {settings.job_timeout_seconds} s.",
-                )
-            return "failed"
-        except EnhancementError as exc:
-            with session_scope() as session:
-                if exc.transient and claim.attempt < settings.max_attempts:
-                    state.release_job(session, claim=claim, code=exc.code, message=exc.message)
-                    log.info("job %s released after a transient error: %s", job_id, exc.message)
-                    return "released"
-                state.fail_job(session, claim=claim, code=exc.code, message=exc.message)
-            log.info("job %s failed: %s (%s)", job_id, exc.code, exc.message)
-            return "failed"
-        except Exception as exc:
-            log.exception("job %s attempt %d crashed", job_id, claim.attempt)
-            message = f"{type(exc).__name__}: {exc}"
-            with session_scope() as session:
-                if claim.attempt >= settings.max_attempts:
-                    state.fail_job(
-                        session,
-                        claim=claim,
-                        code="internal_error",
-                        message=f"Failed after {claim.attempt} attempts; last error: {message}",
-                    )
-                    return "failed"
-                state.release_job(session, claim=claim, code="internal_error", message=message)
-            return "released"
+    """Run one enhancement job to its outcome."""
+    return run_claimed_job(job_id, worker_id=worker_id, kind=KIND, work=enhance_job)

@@ -15,6 +15,7 @@ from app.enhance import service
 from app.enhance.schemas import EnhancementOut, EnhanceRequest
 from app.jobs.dispatch import publish_job
 from app.jobs.schemas import JobOut, job_out
+from app.ops.metrics import record_job_submitted
 from app.storage import get_storage
 
 router = APIRouter(prefix="/api/v1", tags=["enhanced-ai"])
@@ -26,6 +27,7 @@ def _create(session: Session, principal: Principal, body: EnhanceRequest) -> Job
     )
     session.commit()
     publish_job(job.id, job.kind, task_id)
+    record_job_submitted(job.kind)
     return job_out(job)
 
 

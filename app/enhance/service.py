@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.auth.quotas import check_active_jobs
 from app.auth.service import Principal
 from app.config import Settings
 from app.enhance.schemas import EnhanceRequest
@@ -52,6 +53,7 @@ def create_enhancement(
         "webhook_url": str(request.webhook_url) if request.webhook_url else None,
         "webhook_include_result": request.webhook_include_result,
     }
+    check_active_jobs(session, key_id=principal.key_id, settings=settings)  # 429 over the cap
     job = Job(
         id=uuid.uuid4(),
         kind=KIND,

@@ -1,8 +1,9 @@
-"""Running one transcription job inside a worker: claim, fetch, pipeline, artifacts, outcome.
+"""Running a job inside a worker: claim, work, artifacts, outcome; and the transcription work.
 
-No database session is held while models run: the claim reads what the job needs, a heartbeat
-thread renews the lease and writes progress in short sessions, and the outcome is one short
-transaction at the end.
+Every job kind goes through `run_claimed_job`: the conditional claim, a heartbeat that renews the
+lease, writes progress and notices cancellation, and one conditional outcome. No database session
+is held while models run. A kind only supplies its work: a function that reads its input, stores
+its artifacts and returns the values to write with the job's success.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -22,8 +25,10 @@ from app import __version__
 from app.config import Settings, get_settings
 from app.db import session_scope
 from app.jobs import state
+from app.jobs.errors import JobCanceled, JobError
 from app.jobs.state import Claim
-from app.pipeline.errors import JobCanceled, PipelineError
+from app.ops.metrics import JobRecorder
+from app.pipeline.errors import PipelineError
 from app.storage import ObjectNotFound, Storage, artifact_key, get_storage
 
 log = logging.getLogger(__name__)
@@ -99,6 +104,95 @@ class JobMonitor:
             time.sleep(0.2)
 
 
+@dataclass(frozen=True)
+class Finished:
+    """What a job's work produced (artifacts already stored): the values to write with its
+    success, and what the metrics count."""
+
+    values: dict[str, Any]
+    audio_seconds: float | None = None
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+
+Work = Callable[[Claim, JobMonitor, Settings, Storage], Finished]
+
+# Every format any job kind stores under artifact_key(); removed when a job stops unfinished.
+ARTIFACT_FORMATS = ("json", "txt", "srt", "vtt", "rttm")
+
+
+def _remove_artifacts(job_id: uuid.UUID, storage: Storage) -> None:
+    for fmt in ARTIFACT_FORMATS:
+        storage.delete_prefix(artifact_key(job_id, fmt))
+
+
+def run_claimed_job(job_id: uuid.UUID, *, worker_id: str, kind: str, work: Work) -> str:
+    """Claim a job, run its work under a heartbeat, and write its one outcome.
+
+    Returns what happened (for logs and tests): succeeded, failed, canceled, released (handed
+    back for another attempt after a transient error) or skipped (not ours to run).
+    """
+    settings = get_settings()
+    storage = get_storage()
+    with session_scope() as session:
+        claim = state.claim_job(session, job_id=job_id, worker_id=worker_id, settings=settings)
+    if claim is None:
+        log.info("job %s not claimable (taken, ended or out of attempts)", job_id)
+        return "skipped"
+    log.info("job %s claimed (attempt %d)", job_id, claim.attempt)
+    recorder = JobRecorder(kind)
+
+    def fail(code: str, message: str) -> str:
+        with session_scope() as session:
+            state.fail_job(session, claim=claim, code=code, message=message)
+        recorder.failed(code)
+        log.info("job %s failed: %s (%s)", job_id, code, message)
+        return "failed"
+
+    def release(code: str, message: str) -> str:
+        with session_scope() as session:
+            state.release_job(session, claim=claim, code=code, message=message)
+        recorder.ended("released")
+        log.info("job %s handed back for another attempt: %s", job_id, message)
+        return "released"
+
+    with JobMonitor(claim, settings) as monitor:
+        try:
+            done = work(claim, monitor, settings, storage)
+            with session_scope() as session:
+                finished = state.finish_job(session, claim=claim, values=done.values)
+            if not finished:  # canceled or deleted while we stored: leave nothing behind
+                _remove_artifacts(job_id, storage)
+                recorder.ended("canceled")
+                log.info("job %s stopped: canceled, deleted or reclaimed", job_id)
+                return "canceled"
+            recorder.succeeded(audio_seconds=done.audio_seconds, timings=done.timings)
+            log.info("job %s succeeded", job_id)
+            return "succeeded"
+        except JobCanceled:
+            _remove_artifacts(job_id, storage)
+            recorder.ended("canceled")
+            log.info("job %s stopped: canceled, deleted or reclaimed", job_id)
+            return "canceled"
+        except SoftTimeLimitExceeded:
+            return fail("timeout", f"The job ran longer than {settings.job_timeout_seconds} s.")
+        except JobError as exc:
+            if exc.transient and claim.attempt < settings.max_attempts:
+                return release(exc.code, exc.message)
+            return fail(exc.code, exc.message)
+        except Exception as exc:
+            log.exception("job %s attempt %d crashed", job_id, claim.attempt)
+            message = f"{type(exc).__name__}: {exc}"
+            if claim.attempt >= settings.max_attempts:
+                return fail(
+                    "internal_error",
+                    f"Failed after {claim.attempt} attempts; last error: {message}",
+                )
+            return release("internal_error", message)
+
+
+# --- Transcription -------------------------------------------------------------------------
+
+
 def _fetch_input(claim: Claim, workdir: Path, storage: Storage, settings: Settings) -> Path:
     target = workdir / "input"
     if claim.input_key:
@@ -131,11 +225,6 @@ def _store_artifacts(result: dict[str, Any], job_id: uuid.UUID, storage: Storage
     return keys
 
 
-def _remove_artifacts(job_id: uuid.UUID, storage: Storage) -> None:
-    for fmt in ("json", "txt", "srt", "vtt", "rttm"):
-        storage.delete_prefix(artifact_key(job_id, fmt))
-
-
 def _worker_version(result: dict[str, Any]) -> str:
     asr = result["models"]["asr"]
     return (
@@ -144,82 +233,40 @@ def _worker_version(result: dict[str, Any]) -> str:
     )
 
 
+def transcribe_job(
+    claim: Claim, monitor: JobMonitor, settings: Settings, storage: Storage
+) -> Finished:
+    """The work of a transcription job: fetch the input, run the pipeline, store every format."""
+    from app.pipeline.transcribe import transcribe_file
+
+    with tempfile.TemporaryDirectory() as tmp:
+        monitor.report("fetching", 0)
+        path = _fetch_input(claim, Path(tmp), storage, settings)
+        result = transcribe_file(
+            path,
+            claim.options,
+            settings=settings,
+            progress=monitor.report,
+            should_stop=monitor.check,
+            job_id=str(claim.job_id),
+        )
+    monitor.report("storing", 97)
+    keys = _store_artifacts(result, claim.job_id, storage)
+    return Finished(
+        values={
+            "result_keys": keys,
+            "language": result["language"],
+            "audio_duration": result["duration"],
+            "timings": result["timings"],
+            "asr_model": result["models"]["asr"]["name"],
+            "diarization_model": (result["models"]["diarization"] or {}).get("name"),
+            "worker_version": _worker_version(result),
+        },
+        audio_seconds=result["duration"],
+        timings=result["timings"],
+    )
+
+
 def run_transcription(job_id: uuid.UUID, *, worker_id: str) -> str:
-    """Run one job to its outcome; returns what happened (for logs and tests)."""
-    settings = get_settings()
-    storage = get_storage()
-    with session_scope() as session:
-        claim = state.claim_job(session, job_id=job_id, worker_id=worker_id, settings=settings)
-    if claim is None:
-        log.info("job %s not claimable (taken, ended or out of attempts)", job_id)
-        return "skipped"
-    log.info("job %s claimed (attempt %d)", job_id, claim.attempt)
-
-    with JobMonitor(claim, settings) as monitor, tempfile.TemporaryDirectory() as tmp:
-        try:
-            from app.pipeline.transcribe import transcribe_file
-
-            monitor.report("fetching", 0)
-            path = _fetch_input(claim, Path(tmp), storage, settings)
-            result = transcribe_file(
-                path,
-                claim.options,
-                settings=settings,
-                progress=monitor.report,
-                should_stop=monitor.check,
-                job_id=str(job_id),
-                recording_id=None,
-            )
-            monitor.report("storing", 97)
-            keys = _store_artifacts(result, job_id, storage)
-            with session_scope() as session:
-                finished = state.finish_job(
-                    session,
-                    claim=claim,
-                    values={
-                        "result_keys": keys,
-                        "language": result["language"],
-                        "audio_duration": result["duration"],
-                        "timings": result["timings"],
-                        "asr_model": result["models"]["asr"]["name"],
-                        "diarization_model": (result["models"]["diarization"] or {}).get("name"),
-                        "worker_version": _worker_version(result),
-                    },
-                )
-            if not finished:  # canceled or deleted while we stored: leave nothing behind
-                _remove_artifacts(job_id, storage)
-                return "canceled"
-            log.info("job %s succeeded", job_id)
-            return "succeeded"
-        except JobCanceled:
-            _remove_artifacts(job_id, storage)
-            log.info("job %s stopped: canceled, deleted or reclaimed", job_id)
-            return "canceled"
-        except SoftTimeLimitExceeded:
-            with session_scope() as session:
-                state.fail_job(
-                    session,
-                    claim=claim,
-                    code="timeout",
-                    message=f"The job ran longer than {settings.job_timeout_seconds} s.",
-                )
-            return "failed"
-        except PipelineError as exc:
-            with session_scope() as session:
-                state.fail_job(session, claim=claim, code=exc.code, message=exc.message)
-            log.info("job %s failed: %s (%s)", job_id, exc.code, exc.message)
-            return "failed"
-        except Exception as exc:
-            log.exception("job %s attempt %d crashed", job_id, claim.attempt)
-            message = f"{type(exc).__name__}: {exc}"
-            with session_scope() as session:
-                if claim.attempt >= settings.max_attempts:
-                    state.fail_job(
-                        session,
-                        claim=claim,
-                        code="internal_error",
-                        message=f"Failed after {claim.attempt} attempts; last error: {message}",
-                    )
-                    return "failed"
-                state.release_job(session, claim=claim, code="internal_error", message=message)
-            return "released"
+    """Run one transcription job to its outcome."""
+    return run_claimed_job(job_id, worker_id=worker_id, kind="transcription", work=transcribe_job)

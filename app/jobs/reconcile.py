@@ -38,9 +38,10 @@ class ReconcileReport:
     resent_lost: int = 0
     failed_exhausted: int = 0
     to_publish: list[tuple[uuid.UUID, str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (kind, error code), for metrics
 
 
-def _fail_exhausted(session: Session, job: Job, *, reason: str) -> bool:
+def _fail_exhausted(session: Session, job: Job, *, reason: str) -> str | None:
     now = utcnow()
     code = "worker_lost" if job.status == JobStatus.RUNNING else (job.error_code or "worker_lost")
     message = f"Gave up after {job.attempts} attempts: {reason}"
@@ -60,9 +61,9 @@ def _fail_exhausted(session: Session, job: Job, *, reason: str) -> bool:
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        return False
+        return None
     outbox.record_job_event(session, job_id=job.id)  # same transaction (outbox)
-    return True
+    return code
 
 
 def reconcile(
@@ -79,8 +80,11 @@ def reconcile(
         .with_for_update(skip_locked=True)
     ):
         if job.attempts >= settings.max_attempts:
-            if _fail_exhausted(session, job, reason="the worker stopped answering each time"):
+            if code := _fail_exhausted(
+                session, job, reason="the worker stopped answering each time"
+            ):
                 report.failed_exhausted += 1
+                report.failed.append((job.kind, code))
             continue
         job.status = JobStatus.QUEUED
         job.claim_token = None
@@ -106,8 +110,9 @@ def reconcile(
         if job.id in already:
             continue
         if job.attempts >= settings.max_attempts:
-            if _fail_exhausted(session, job, reason="every attempt ended in an error"):
+            if code := _fail_exhausted(session, job, reason="every attempt ended in an error"):
                 report.failed_exhausted += 1
+                report.failed.append((job.kind, code))
             continue
         if broker is not None and job.task_id in broker.task_ids:
             continue

@@ -29,6 +29,7 @@ from app.jobs.schemas import (
     job_out,
 )
 from app.models import Job, JobStatus
+from app.ops.metrics import record_job_submitted
 from app.storage import get_storage, input_key
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"])
@@ -63,6 +64,7 @@ def _validate(model: type[TranscriptionOptions], data: Any) -> Any:
 
 def _commit_and_publish(session: Session, job: Job, task_id: str) -> Job:
     session.commit()
+    record_job_submitted(job.kind)
     publish_job(job.id, job.kind, task_id)
     return job
 

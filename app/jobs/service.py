@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from app.auth.quotas import check_active_jobs
 from app.auth.service import Principal
 from app.config import Settings
 from app.errors import Conflict, DomainError, Invalid, NotFound
@@ -87,6 +88,7 @@ def create_job(
     job_id: uuid.UUID | None = None,
 ) -> tuple[Job, str]:
     """Add a queued job and its task id; the caller commits, then publishes."""
+    check_active_jobs(session, key_id=principal.key_id, settings=settings)  # 429 over the cap
     job = Job(
         id=job_id or uuid.uuid4(),
         owner=principal.owner,

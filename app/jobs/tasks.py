@@ -44,6 +44,9 @@ def reconcile() -> dict[str, int]:
         report = reconcile_jobs(session, settings=settings, broker=snapshot)
     for job_id, kind, task_id in report.to_publish:
         publish_job(job_id, kind, task_id)
+    from app.ops.metrics import record_reconcile
+
+    record_reconcile(report.requeued_expired, report.resent_lost, report.failed)
     if report.to_publish or report.failed_exhausted:
         log.info(
             "reconciler: %d requeued after lost leases, %d resent, %d failed for good",

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+from app.jobs.errors import JobCanceled, JobError
 
-class PipelineError(Exception):
-    """A job cannot succeed for a reason the user can act on; retrying will not help."""
+__all__ = ["JobCanceled", "PipelineError"]
+
+
+class PipelineError(JobError):
+    """The recording cannot be transcribed (bad media, limits, models); retrying will not help."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-class JobCanceled(Exception):
-    """The job was canceled or deleted while it ran; stop and clean up."""
+        super().__init__(code, message)

@@ -26,6 +26,7 @@ from app.config import Settings, get_settings
 from app.db import session_scope
 from app.models import DeliveryStatus, Job, WebhookAttempt, WebhookDelivery, utcnow
 from app.netguard import BlockedDestination, guarded_stream
+from app.ops.metrics import record_webhook_delivery
 from app.storage import ObjectNotFound, get_storage
 from app.webhooks.signing import active_secrets, signature_headers
 
@@ -300,6 +301,8 @@ def deliver(delivery_id: uuid.UUID) -> str:
         result = record_attempt(
             session, claim=claim, outcome=outcome, started_at=started_at, settings=settings
         )
+    if result != "lost":
+        record_webhook_delivery(result, outcome.latency_ms / 1000 if outcome.latency_ms else None)
     log.info(
         "webhook delivery %s attempt %d: %s (%s)",
         delivery_id,

@@ -6,16 +6,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from app.enhance.transcript import Segment, Transcript
+from app.jobs.errors import JobError
 
 
-class EnhancementError(Exception):
+class EnhancementError(JobError):
     """The enhancement cannot be made; `transient` errors are tried again on a later attempt."""
-
-    def __init__(self, code: str, message: str, *, transient: bool = False) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.transient = transient
 
 
 @dataclass(frozen=True)

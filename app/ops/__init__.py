@@ -1,0 +1,1 @@
+"""Operations: probes, metrics, structured logs, traces, Flower and the worker exporter."""
