@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     redis_url: str = ""
     broker_url: str = Field(default="", description="Overrides REDIS_URL as the Celery broker")
 
-    # Storage of inputs and result artifacts (the backends' own settings: see issue 3 below).
+    # Storage of inputs and result artifacts (the backends' own settings are further down).
     storage_backend: Literal["local", "s3", "gcs"] = "local"
     storage_dir: Path | None = None
 
@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 
-    # --- Webhooks and enhanced AI (issue 4) ------------------------------------------------
+    # --- Webhooks and enhanced AI ------------------------------------------------------------
     # Absolute links in webhook payloads (e.g. https://scribe.example.com); relative when empty.
     public_base_url: str = ""
     # Seconds to wait before each retry after a failed attempt (the first attempt is immediate).
@@ -98,14 +98,7 @@ class Settings(BaseSettings):
     sentence_model: str = ""
     summary_sentences: int = 5
 
-    @field_validator("webhook_retry_schedule", mode="before")
-    @classmethod
-    def _split_floats(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [float(item) for item in value.split(",") if item.strip()]
-        return value
-
-    # --- Operations (issue 5): logs, metrics, probes, traces, Flower, rate limits ---------------
+    # --- Operations: logs, metrics, probes, traces, Flower, rate limits -------------------------
     # Logs go to stdout as one JSON object per line ("text" is easier to read on a laptop).
     log_format: Literal["json", "text"] = "json"
     # Prometheus multiprocess mode: every process of a pod (API workers, Celery pool children)
@@ -141,7 +134,7 @@ class Settings(BaseSettings):
     # Live job status (Server-Sent Events): how often the stream looks at the job.
     job_events_poll_seconds: float = Field(default=0.5, gt=0)
 
-    # --- Inputs and storage (issue 3) -----------------------------------------------------------
+    # --- Inputs and storage ---------------------------------------------------------------------
     # Outbound network guard (app/netguard.py) for URL inputs and webhooks: internal addresses are
     # refused unless inside one of these CIDR ranges (comma-separated; empty by default).
     allowed_private_networks: Annotated[list[IPvAnyNetwork], NoDecode] = Field(default_factory=list)
@@ -178,20 +171,7 @@ class Settings(BaseSettings):
     # Per-channel transcription (`split_channels`): at most this many channels.
     max_channels: int = 8
 
-    @field_validator("allowed_private_networks", "input_buckets", mode="before")
-    @classmethod
-    def _split_storage_lists(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
-        return value
-
-    @model_validator(mode="after")
-    def _bucket_for_cloud_storage(self) -> Settings:
-        if self.storage_backend in ("s3", "gcs") and not self.storage_bucket:
-            raise ValueError(f"STORAGE_BACKEND={self.storage_backend} needs STORAGE_BUCKET")
-        return self
-
-    # --- Deployment (issue 6): the queue-depth publisher that worker autoscaling reads --------
+    # --- Deployment: the queue-depth publisher that worker autoscaling reads --------------------
     # `workers/entrypoint.sh queue-metrics` runs workers/queue_metrics.py. "log" only logs the
     # depths; "cloudwatch" also puts them as CloudWatch metrics (the ECS scaling alarms read
     # them). Kubernetes needs none of this: KEDA reads the Redis list itself.
@@ -201,12 +181,27 @@ class Settings(BaseSettings):
     queue_metrics_deployment: str = "scribe"
     queue_metrics_interval_seconds: float = 30
 
-    @field_validator("asr_models", "warmup", mode="before")
+    @field_validator(
+        "asr_models", "warmup", "allowed_private_networks", "input_buckets", mode="before"
+    )
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("webhook_retry_schedule", mode="before")
+    @classmethod
+    def _split_floats(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [float(item) for item in value.split(",") if item.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _bucket_for_cloud_storage(self) -> Settings:
+        if self.storage_backend in ("s3", "gcs") and not self.storage_bucket:
+            raise ValueError(f"STORAGE_BACKEND={self.storage_backend} needs STORAGE_BUCKET")
+        return self
 
     @field_validator("prometheus_multiproc_dir", mode="before")
     @classmethod
