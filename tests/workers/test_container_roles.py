@@ -147,13 +147,15 @@ def test_queue_depth_counts_waiting_and_running_and_reaches_cloudwatch(
             transcribe.put({"job": i})
         conn.SimpleQueue("default").put({"job": "light"})
         taken = transcribe.get(timeout=5)  # delivered, not acknowledged: a running job
-        depths = {d.queue: d for d in queue_metrics.read_depths(private_redis_db)}
+        on_private_db = Settings(redis_url=private_redis_db, broker_url="")
+        depths = {d.queue: d for d in queue_metrics.read_depths(on_private_db)}
         assert (depths["transcribe"].waiting, depths["transcribe"].reserved) == (2, 1)
         assert depths["transcribe"].backlog == 3
         assert (depths["default"].waiting, depths["default"].reserved) == (1, 0)
 
         settings = Settings(
             redis_url=private_redis_db,
+            broker_url="",
             data_dir=tmp_path,
             queue_metrics_backend="cloudwatch",
             queue_metrics_deployment="test-stack",
@@ -192,7 +194,7 @@ def test_queue_depth_counts_waiting_and_running_and_reaches_cloudwatch(
             stub.assert_no_pending_responses()
         healthcheck.check_heartbeat(settings)
         taken.ack()
-    assert {d.queue: d.backlog for d in queue_metrics.read_depths(private_redis_db)} == {
+    assert {d.queue: d.backlog for d in queue_metrics.read_depths(on_private_db)} == {
         "transcribe": 2,
         "default": 1,
     }
@@ -264,7 +266,7 @@ def test_the_rediss_url_the_aws_deployment_writes_works(tls_redis: tuple[str, in
     app.send_task("scribe.reconcile", queue="default")
     snapshot = broker.snapshot(settings, ["default"])
     assert snapshot is not None and snapshot.depth == {"default": 1}
-    depths = {d.queue: d.waiting for d in queue_metrics.read_depths(url)}
+    depths = {d.queue: d.waiting for d in queue_metrics.read_depths(settings)}
     assert depths == {"transcribe": 0, "default": 1}
     # The certificate is verified: trusting only the system bundle refuses the self-signed one.
     wrong_ca = url.replace(str(cert), "/etc/ssl/certs/ca-certificates.crt")
