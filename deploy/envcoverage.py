@@ -155,7 +155,9 @@ def check_policy(
             classified[name] = section
     for name in conditions(policy):
         if name in classified:
-            findings.append(Finding(CHECK, where, f"{name} is in both [{classified[name]}] and [when]"))
+            findings.append(
+                Finding(CHECK, where, f"{name} is in both [{classified[name]}] and [when]")
+            )
         classified[name] = "when"
     findings += _check_conditions(variables, policy, settings_cls)
     for env, var in sorted(variables.items()):
@@ -193,7 +195,7 @@ def check_policy(
                 Finding(
                     CHECK,
                     where,
-                    f"[when.\"{where_it_matters[0]}\"] names {name}, which no setting reads",
+                    f'[when."{where_it_matters[0]}"] names {name}, which no setting reads',
                 )
             )
     return findings
@@ -224,9 +226,7 @@ def _check_conditions(
                     Finding(CHECK, where, f'[when."{condition}"]: no entrypoint role {value!r}')
                 )
         elif name not in variables:
-            findings.append(
-                Finding(CHECK, where, f'[when."{condition}"]: no setting reads {name}')
-            )
+            findings.append(Finding(CHECK, where, f'[when."{condition}"]: no setting reads {name}'))
         elif policy["essential"].get(name) is None:
             findings.append(
                 Finding(
