@@ -14,6 +14,7 @@ from deploy.envcoverage import check_env_coverage, settings_variables
 from deploy.images import (
     check_api_image_has_no_ml_stack,
     check_dockerfile,
+    check_ml_roles_run_the_worker_image,
     dependency_closure,
     installed_requirements,
 )
@@ -158,6 +159,25 @@ def test_the_api_image_installs_no_ml_stack() -> None:
     chains, missing = dependency_closure(installed_requirements(ROOT / "Dockerfile"))
     assert missing == []
     assert {"fastapi", "celery", "kombu", "sqlalchemy", "starlette"} <= set(chains)
+
+
+def test_both_worker_roles_run_the_worker_image_everywhere(tmp_path: Path) -> None:
+    containers, _ = all_containers()
+    workers = [c for c in containers if c.role in ("worker-default", "worker-transcribe")]
+    assert {c.source for c in workers} >= {
+        "docker-compose.yml",
+        "aws/ecs/worker-default.json",
+        "gcp/k8s/worker-default.yaml",
+    }
+    assert check_ml_roles_run_the_worker_image(containers) == []
+    data = json.loads((ROOT / "aws" / "ecs" / "worker-default.json").read_text())
+    data["containerDefinitions"][0]["image"] = "${api_image}"
+    path = tmp_path / "worker-default.json"
+    path.write_text(json.dumps(data))
+    messages = [f.message for f in check_ml_roles_run_the_worker_image(ecs_containers(path))]
+    assert messages == [
+        "runs the worker-default role from the API image, which has no torch: use the worker image"
+    ]
 
 
 def test_the_closure_sees_torch_through_requirement_files_and_dependencies(
