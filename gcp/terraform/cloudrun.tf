@@ -99,6 +99,7 @@ resource "google_cloud_run_v2_service" "api" {
   depends_on = [
     google_secret_manager_secret_iam_member.run,
     google_storage_bucket_iam_member.run,
+    google_storage_bucket_iam_member.run_bucket_metadata,
     google_service_account_iam_member.run_signs_urls,
   ]
 }

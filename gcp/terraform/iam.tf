@@ -1,6 +1,6 @@
 # Identities, each with only what it needs:
-#   Cloud Run (API and migration job): its two secrets, the bucket, and signing blobs as itself
-#   (the presigned upload and download URLs the API hands out).
+#   Cloud Run (API and migration job): its two secrets, the bucket's objects and metadata, and
+#   signing blobs as itself (the presigned upload and download URLs the API hands out).
 #   GKE nodes: logs, metrics and image pulls; nothing else.
 #   GKE workloads (the scribe Kubernetes service account): the bucket, through Workload Identity
 #   Federation (granted to the Kubernetes identity itself, no key and no Google service account).
@@ -19,6 +19,15 @@ resource "google_secret_manager_secret_iam_member" "run" {
 resource "google_storage_bucket_iam_member" "run" {
   bucket = google_storage_bucket.storage.name
   role   = "roles/storage.objectUser"
+  member = "serviceAccount:${google_service_account.run.email}"
+}
+
+# The API's readiness check (/ready, scribe_rabbit_component_up) reads the bucket's metadata
+# (storage.buckets.get), which objectUser does not include; this role adds only that and
+# object listing.
+resource "google_storage_bucket_iam_member" "run_bucket_metadata" {
+  bucket = google_storage_bucket.storage.name
+  role   = "roles/storage.legacyBucketReader"
   member = "serviceAccount:${google_service_account.run.email}"
 }
 
