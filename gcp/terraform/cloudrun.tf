@@ -1,8 +1,10 @@
 # The API on Cloud Run, and the migration as a Cloud Run job (run it before each rollout:
 # `gcloud run jobs execute scribe-migrate --region REGION --wait`).
 locals {
-  # Cloud Run's deterministic URL of the API service (known before the service exists, so the
-  # service can be told its own address), unless a custom domain is given.
+  # Cloud Run's deterministic URL of the API service, SERVICE-PROJECT_NUMBER.REGION.run.app
+  # (known before the service exists, so the service can be told its own address; Cloud Run
+  # offers it while "SERVICE-PROJECT_NUMBER" fits in 63 characters), unless a custom domain is
+  # given.
   public_base_url = var.public_base_url != "" ? trimsuffix(var.public_base_url, "/") : "https://${var.name}-api-${data.google_project.current.number}.${var.region}.run.app"
 
   run_env = {
