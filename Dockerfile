@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The API image. It runs every process that does not need the ML stack: the API, migrations,
-# the light (default-queue) worker, beat, Flower and the queue-depth publisher
-# (workers/entrypoint.sh picks the role). It installs requirements.txt only, so it never
+# beat, Flower and the queue-depth publisher (workers/entrypoint.sh picks the role). Both
+# workers run the worker image: the default worker's enhancement step imports torch and spaCy. It installs requirements.txt only, so it never
 # contains torch: `make deploy-check` proves that from this file.
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 \
@@ -33,7 +33,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     HOME=/tmp \
-    DATA_DIR=/var/lib/scribe
+    DATA_DIR=/var/lib/scribe \
+    LOG_FORMAT=json
 WORKDIR /app
 USER 10001:10001
 EXPOSE 8000

@@ -35,10 +35,22 @@ def _non_root() -> Result:
 
 
 def _no_torch() -> Result:
-    from deploy.images import api_image_closure_size, check_api_image_has_no_ml_stack
+    from deploy.images import (
+        ML_ROLES,
+        api_image_closure_size,
+        check_api_image_has_no_ml_stack,
+        check_ml_roles_run_the_worker_image,
+    )
+    from deploy.workloads import all_containers
 
     findings = check_api_image_has_no_ml_stack()
-    return findings, f"API image installs {api_image_closure_size()} distributions, no ML stack"
+    containers, _ = all_containers()
+    findings += check_ml_roles_run_the_worker_image(containers)
+    ml = sum(1 for c in containers if c.role in ML_ROLES)
+    return findings, (
+        f"API image installs {api_image_closure_size()} distributions, no ML stack; "
+        f"{ml} worker containers run the worker image"
+    )
 
 
 def _compose() -> Result:

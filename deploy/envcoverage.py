@@ -2,8 +2,10 @@
 
 The variable list comes from app.config.Settings (pydantic-settings: the upper-cased field
 names), so a new setting is noticed without anyone updating this check. deploy/env-policy.toml
-says, for each, whether a deployment must set it ([essential]), may rely on the code default
-([tunable]), must not set it ([ignored]), or is not a setting but read by a library ([library]).
+says, for each, whether a deployment must set it ([essential]), must set it only in some
+containers ([when."SETTING=value"] or [when."role=ROLE"]: essential where the condition holds,
+an error where none of its conditions holds), may rely on the code default ([tunable]), must not
+set it ([ignored]), or is not a setting but read by a library ([library]).
 """
 
 from __future__ import annotations
@@ -23,6 +25,16 @@ from deploy.workloads import SECRET, Container
 POLICY = ROOT / "deploy" / "env-policy.toml"
 SECTIONS = ("essential", "tunable", "ignored", "library")
 CHECK = "env-coverage"
+# The roles of workers/entrypoint.sh, which a [when."role=..."] condition may name.
+ROLES = (
+    "api",
+    "migrate",
+    "worker-transcribe",
+    "worker-default",
+    "beat",
+    "flower",
+    "queue-metrics",
+)
 WHERE_TO_SET = (
     "docker-compose.yml (x-app-env), aws/ecs/*.json, gcp/k8s/config.yaml (or a secretKeyRef) "
     "and gcp/terraform/cloudrun.tf (local.run_env or local.run_secrets)"
@@ -52,9 +64,48 @@ def settings_variables(settings_cls: type[BaseSettings]) -> dict[str, Variable]:
 
 
 def load_policy(path: Path = POLICY) -> dict[str, dict[str, str]]:
-    """The policy's sections (name -> reason)."""
+    """The policy's sections (name -> reason); each condition of [when] is a section of its own,
+    keyed "when NAME=value" or "when role=ROLE"."""
     data = tomllib.loads(path.read_text())
-    return {section: dict(data.get(section, {})) for section in SECTIONS}
+    policy = {section: dict(data.get(section, {})) for section in SECTIONS}
+    for condition, names in dict(data.get("when", {})).items():
+        policy[f"when {condition}"] = dict(names)
+    return policy
+
+
+def conditions(policy: dict[str, dict[str, str]]) -> dict[str, list[str]]:
+    """Setting -> the conditions ("NAME=value" or "role=ROLE") under which it matters."""
+    found: dict[str, list[str]] = {}
+    for section, names in policy.items():
+        if section.startswith("when "):
+            for name in names:
+                found.setdefault(name, []).append(section.removeprefix("when "))
+    return found
+
+
+def _default_text(settings_cls: type[BaseSettings], variable: Variable) -> str:
+    value = settings_cls.model_fields[variable.field].get_default(call_default_factory=True)
+    return "" if value is None else str(value)
+
+
+def holds(
+    condition: str,
+    container: Container,
+    variables: dict[str, Variable],
+    settings_cls: type[BaseSettings],
+) -> bool | None:
+    """Whether a condition holds for a container; None when its value cannot be read here."""
+    name, _, wanted = condition.partition("=")
+    if name == "role":
+        return container.role == wanted
+    if name not in variables:
+        return False  # check_policy reports the condition
+    value = container.env.get(name)
+    if value is None:
+        value = _default_text(settings_cls, variables[name])
+    if value == SECRET or "${" in value:
+        return None
+    return value == wanted
 
 
 def _isolated(settings_cls: type[BaseSettings]) -> type[BaseSettings]:
@@ -87,7 +138,9 @@ def invalid_value(isolated: type[BaseSettings], variable: Variable, value: str) 
 
 
 def check_policy(
-    variables: dict[str, Variable], policy: dict[str, dict[str, str]]
+    variables: dict[str, Variable],
+    policy: dict[str, dict[str, str]],
+    settings_cls: type[BaseSettings] | None = None,
 ) -> list[Finding]:
     """Every setting is classified once; the policy names no setting that no longer exists."""
     findings = []
@@ -100,6 +153,13 @@ def check_policy(
                     Finding(CHECK, where, f"{name} is in both [{classified[name]}] and [{section}]")
                 )
             classified[name] = section
+    for name in conditions(policy):
+        if name in classified:
+            findings.append(
+                Finding(CHECK, where, f"{name} is in both [{classified[name]}] and [when]")
+            )
+        classified[name] = "when"
+    findings += _check_conditions(variables, policy, settings_cls)
     for env, var in sorted(variables.items()):
         found = classified.get(env)
         if found is None:
@@ -129,6 +189,57 @@ def check_policy(
                 findings.append(
                     Finding(CHECK, where, f"[{section}] names {name}, which no setting reads")
                 )
+    for name, where_it_matters in conditions(policy).items():
+        if name not in variables:
+            findings.append(
+                Finding(
+                    CHECK,
+                    where,
+                    f'[when."{where_it_matters[0]}"] names {name}, which no setting reads',
+                )
+            )
+    return findings
+
+
+def _check_conditions(
+    variables: dict[str, Variable],
+    policy: dict[str, dict[str, str]],
+    settings_cls: type[BaseSettings] | None,
+) -> list[Finding]:
+    """Each [when] condition names a role of the entrypoint, or a setting and a valid value."""
+    if settings_cls is None:
+        from app.config import Settings
+
+        settings_cls = Settings
+    findings = []
+    where = rel(POLICY)
+    for section in policy:
+        if not section.startswith("when "):
+            continue
+        condition = section.removeprefix("when ")
+        name, sep, value = condition.partition("=")
+        if not sep:
+            findings.append(Finding(CHECK, where, f'[when."{condition}"] is not NAME=value'))
+        elif name == "role":
+            if value not in ROLES:
+                findings.append(
+                    Finding(CHECK, where, f'[when."{condition}"]: no entrypoint role {value!r}')
+                )
+        elif name not in variables:
+            findings.append(Finding(CHECK, where, f'[when."{condition}"]: no setting reads {name}'))
+        elif policy["essential"].get(name) is None:
+            findings.append(
+                Finding(
+                    CHECK,
+                    where,
+                    f'[when."{condition}"]: {name} must be [essential], so every container '
+                    "says which case it is",
+                )
+            )
+        else:
+            reason = invalid_value(_isolated(settings_cls), variables[name], value)
+            if reason:
+                findings.append(Finding(CHECK, where, f'[when."{condition}"]: {reason}'))
     return findings
 
 
@@ -143,10 +254,38 @@ def check_containers(
     isolated = _isolated(settings_cls)
     essential = [name for name in policy["essential"] if name in variables]
     required = [v.env for v in variables.values() if v.required]
+    conditional = {n: cs for n, cs in conditions(policy).items() if n in variables}
     for c in containers:
         for name in dict.fromkeys(essential + required):
             if not c.env.get(name):
                 findings.append(Finding(CHECK, c.label, f"{name} (essential) is not set"))
+        for name, where_it_matters in sorted(conditional.items()):
+            states = {cond: holds(cond, c, variables, settings_cls) for cond in where_it_matters}
+            unknown = [cond for cond, state in states.items() if state is None]
+            if unknown:
+                setting = unknown[0].partition("=")[0]
+                findings.append(
+                    Finding(
+                        CHECK,
+                        c.label,
+                        f"{setting} must be a literal value: whether {name} is needed depends "
+                        "on it",
+                    )
+                )
+                continue
+            matching = [cond for cond, state in states.items() if state]
+            if matching and not c.env.get(name):
+                findings.append(
+                    Finding(CHECK, c.label, f"{name} (essential where {matching[0]}) is not set")
+                )
+            elif not matching and name in c.env:
+                findings.append(
+                    Finding(
+                        CHECK,
+                        c.label,
+                        f"sets {name}, which matters only where {' or '.join(where_it_matters)}",
+                    )
+                )
         for name, value in sorted(c.env.items()):
             if name in policy["ignored"]:
                 findings.append(Finding(CHECK, c.label, f"sets {name}: {policy['ignored'][name]}"))
@@ -193,7 +332,7 @@ def check_env_coverage(
         settings_cls = Settings
     variables = settings_variables(settings_cls)
     policy = load_policy(policy_path)
-    findings = check_policy(variables, policy)
+    findings = check_policy(variables, policy, settings_cls)
     findings += check_containers(containers, variables, policy, settings_cls)
     findings += check_dockerfiles(list(dockerfiles), variables, policy)
     return findings

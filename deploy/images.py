@@ -262,6 +262,24 @@ def api_image_closure_size(dockerfile: Path = ROOT / "Dockerfile") -> int:
     return len(dependency_closure(installed_requirements(dockerfile))[0])
 
 
+# Entrypoint roles whose tasks import the ML stack: transcription (faster-whisper, pyannote) and
+# the default queue's enhancement step (the offline provider: torch, spaCy, sentence-transformers).
+ML_ROLES = frozenset({"worker-transcribe", "worker-default"})
+
+
+def check_ml_roles_run_the_worker_image(containers: list[Container]) -> list[Finding]:
+    """The roles that import torch never run the API image, which does not contain it."""
+    return [
+        Finding(
+            "no-torch",
+            c.label,
+            f"runs the {c.role} role from the API image, which has no torch: use the worker image",
+        )
+        for c in containers
+        if c.role in ML_ROLES and c.image != "worker"
+    ]
+
+
 def check_runtime_non_root(containers: list[Container]) -> list[Finding]:
     """Deployment files never run a container as root or with a writable root filesystem."""
     findings = []

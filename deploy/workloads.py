@@ -32,6 +32,8 @@ class Container:
     user: str | None = None
     read_only_root: bool | None = None
     no_privilege_escalation: bool | None = None
+    # The workers/entrypoint.sh role it runs (its first argument), when the file names one.
+    role: str | None = None
 
     @property
     def label(self) -> str:
@@ -71,6 +73,15 @@ def _env_mapping(raw: Any) -> dict[str, str]:
     return env
 
 
+def role_of(command: Any) -> str | None:
+    """The entrypoint role a command names: its first word (`["worker-default"]` -> that)."""
+    if isinstance(command, str):
+        command = command.split()
+    if isinstance(command, list) and command:
+        return str(command[0])
+    return None
+
+
 def compose_containers(path: Path) -> list[Container]:
     """Services of a compose file that run one of our images."""
     containers = []
@@ -89,6 +100,7 @@ def compose_containers(path: Path) -> list[Container]:
                 user=str(service["user"]) if "user" in service else None,
                 read_only_root=service.get("read_only"),
                 no_privilege_escalation="no-new-privileges:true" in service.get("security_opt", []),
+                role=role_of(service.get("command")),
             )
         )
     return containers
@@ -111,6 +123,7 @@ def ecs_containers(path: Path) -> list[Container]:
                 user=definition.get("user"),
                 read_only_root=definition.get("readonlyRootFilesystem"),
                 no_privilege_escalation=not definition.get("privileged", False),
+                role=role_of(definition.get("command")),
             )
         )
     return containers
@@ -196,6 +209,7 @@ def k8s_containers(folder: Path) -> tuple[list[Container], list[Finding]]:
                     user=None if run_as is None else str(run_as),
                     read_only_root=security.get("readOnlyRootFilesystem"),
                     no_privilege_escalation=security.get("allowPrivilegeEscalation") is False,
+                    role=role_of(item.get("args") or item.get("command")),
                 )
             )
             if security.get("runAsNonRoot") is not True:
@@ -275,6 +289,7 @@ def cloud_run_containers(folder: Path) -> list[Container]:
                                 name=f"{kind}.{name}",
                                 image=image,
                                 env=_cloud_run_env(container, local_values),
+                                role=role_of(container.get("args")),
                             )
                         )
     return containers

@@ -4,12 +4,17 @@
 #   api                uvicorn on 0.0.0.0:8000, once the database schema and the broker answer
 #   migrate            alembic upgrade head, once the database answers (run it before a rollout)
 #   worker-transcribe  the transcription pool (worker image): one job at a time per container
-#   worker-default     the light pool: reconciler and the other default-queue tasks
+#   worker-default     the default-queue pool (worker image: the enhancement step imports torch):
+#                      reconciler, retention, webhooks, enhancement; two processes, so webhooks
+#                      are not held up behind one long enhancement (`--concurrency N` overrides)
 #   beat               the periodic scheduler: run exactly one
-#   flower             the task dashboard on :5555; refuses to start without FLOWER_BASIC_AUTH
+#   flower             `scribe flower`: the task dashboard on FLOWER_ADDRESS:FLOWER_PORT (set
+#                      FLOWER_ADDRESS=0.0.0.0 in containers); refuses to start without
+#                      FLOWER_BASIC_AUTH
 #   queue-metrics      publishes queue depth for autoscalers (QUEUE_METRICS_BACKEND)
 #   anything else      runs as a command, e.g. `scribe keys create --name ops`
 #
+# Workers serve /metrics, /health and /ready on WORKER_METRICS_PORT (0: off) when it is set.
 # Every role is exec'd, so it is PID 1 and receives SIGTERM itself: uvicorn drains requests and a
 # Celery worker finishes its current job (warm shutdown) before exiting.
 set -euo pipefail
@@ -57,7 +62,8 @@ case "$role" in
       exit 64
     fi
     wait_for broker
-    exec celery -A app.celery_app flower --address=0.0.0.0 --port=5555 "$@"
+    # The password reaches Flower through its environment, never its command line.
+    exec scribe flower "$@"
     ;;
   queue-metrics)
     wait_for broker

@@ -19,7 +19,8 @@ from pathlib import Path
 from app.config import Settings, get_settings
 
 API_URL = "http://127.0.0.1:8000/health"
-FLOWER_URL = "http://127.0.0.1:5555/healthcheck"
+# Flower listens on FLOWER_PORT (on 0.0.0.0 in containers); /healthcheck needs no login.
+FLOWER_URL = "http://127.0.0.1:{port}/healthcheck"
 TIMEOUT_SECONDS = 5.0
 
 
@@ -99,7 +100,7 @@ def check(
     if role == "api":
         check_http(API_URL)
     elif role == "flower":
-        check_http(FLOWER_URL)
+        check_http(FLOWER_URL.format(port=settings.flower_port))
     elif role == "worker":
         if name:
             check_worker(f"{name}@{socket.gethostname()}")

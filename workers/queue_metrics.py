@@ -7,7 +7,9 @@ Every QUEUE_METRICS_INTERVAL_SECONDS it reads, per Celery queue, how many messag
 delivered-but-unacknowledged: with acks_late and prefetch 1 that is the jobs running now).
 The ECS scaling policies add transcription workers while jobs wait, and scale in (to zero where
 wanted) only when the backlog has been empty for a while, so no running job is cut short.
-It only reads the broker (LLEN and the unacked hash); it never consumes a message.
+It only reads the broker: the waiting counts come from app.broker.queue_depths (the same
+count the API's scribe_rabbit_queue_depth gauge and the reconciler use), the running ones from
+kombu's unacked hash. It never consumes a message.
 """
 
 from __future__ import annotations
@@ -21,18 +23,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from app import tasknames
+from app import broker, tasknames
 from app.config import Settings, get_settings
 from app.logs import configure_logging
 
 log = logging.getLogger("workers.queue_metrics")
 
 QUEUES = (tasknames.QUEUE_TRANSCRIBE, tasknames.QUEUE_DEFAULT)
-# kombu's Redis transport keeps one list per priority step: "queue", then "queue\x06\x16N".
-_PRIORITY_SEP = "\x06\x16"
-_PRIORITY_STEPS = (3, 6, 9)
+# kombu's Redis transport keeps delivered, unacknowledged messages in this hash.
 _UNACKED = "unacked"
 HEARTBEAT_FILE = "queue-metrics.heartbeat"
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 @dataclass(frozen=True)
@@ -49,22 +50,30 @@ class QueueDepth:
         return self.waiting + self.reserved
 
 
-def read_depths(redis_url: str, queues: tuple[str, ...] = QUEUES) -> list[QueueDepth]:
-    """Read each queue's depth from a Redis broker without consuming anything."""
+def read_depths(settings: Settings, queues: tuple[str, ...] = QUEUES) -> list[QueueDepth]:
+    """Each queue's depth on a Redis broker, read without consuming anything."""
+    url = settings.celery_broker_url
+    if not url.startswith(REDIS_SCHEMES):
+        # Only Redis shows which delivered messages are still being worked on (the backlog
+        # that keeps workers from being scaled in under a running job).
+        raise RuntimeError(f"queue metrics need a Redis broker, not {url.split(':', 1)[0]}")
+    waiting = broker.queue_depths(settings, list(queues))
+    reserved = _reserved(url, queues)
+    return [QueueDepth(q, waiting[q], reserved[q]) for q in queues]
+
+
+def _reserved(redis_url: str, queues: tuple[str, ...]) -> dict[str, int]:
+    """Delivered but unacknowledged messages per queue (jobs running now)."""
     import redis
 
     client = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
     try:
-        waiting = {}
-        for queue in queues:
-            keys = [queue] + [f"{queue}{_PRIORITY_SEP}{step}" for step in _PRIORITY_STEPS]
-            waiting[queue] = sum(int(client.llen(key)) for key in keys)
         reserved = dict.fromkeys(queues, 0)
         for raw in client.hvals(_UNACKED):
             routing_key = _routing_key(raw)
             if routing_key in reserved:
                 reserved[routing_key] += 1
-        return [QueueDepth(q, waiting[q], reserved[q]) for q in queues]
+        return reserved
     finally:
         client.close()
 
@@ -145,10 +154,7 @@ def heartbeat_path(settings: Settings) -> Path:
 
 def publish_once(settings: Settings, publisher: Publisher) -> list[QueueDepth]:
     """Read the broker, publish, and touch the heartbeat file."""
-    url = settings.celery_broker_url
-    if not url.startswith(("redis://", "rediss://")):
-        raise RuntimeError(f"queue metrics need a Redis broker, not {url.split(':', 1)[0]}")
-    depths = read_depths(url)
+    depths = read_depths(settings)
     publisher.publish(depths)
     path = heartbeat_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -177,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--once", action="store_true", help="one sample, then exit")
     args = parser.parse_args(argv)
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     publisher = make_publisher(settings)
     if args.once:
         for depth in publish_once(settings, publisher):

@@ -45,6 +45,27 @@ resource "aws_lb_listener" "https" {
   }
 }
 
+# /metrics answers without an API key (job counts, queue depth, component health): the load
+# balancer does not pass it on from the internet. A Prometheus inside the VPC scrapes a task's
+# port 8000 directly (it needs its own ingress rule on the app security group).
+resource "aws_lb_listener_rule" "no_metrics" {
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 10
+  condition {
+    path_pattern {
+      values = ["/metrics", "/metrics/*"]
+    }
+  }
+  action {
+    type = "fixed-response"
+    fixed_response {
+      content_type = "application/json"
+      status_code  = "404"
+      message_body = "{\"error\": {\"code\": \"not_found\", \"message\": \"Not found.\"}}"
+    }
+  }
+}
+
 # Access logs of the load balancer and the storage bucket. ALB writes with SSE-S3 only.
 resource "aws_s3_bucket" "logs" {
   #checkov:skip=CKV_AWS_145:ALB access logs can only be written with SSE-S3, not a KMS key

@@ -1,5 +1,5 @@
-# Roles: the ECS agent's (pull images, read secrets), the tasks' (storage, metrics), the GPU
-# instances', and the service roles for flow logs and RDS monitoring. Each gets only its own.
+# Roles: the ECS agent's (pull images, read secrets), the tasks' (one per kind: storage, metrics),
+# the GPU instances', and the service roles for flow logs and RDS monitoring. Each gets only its own.
 data "aws_iam_policy_document" "ecs_tasks_assume" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -46,18 +46,34 @@ data "aws_iam_policy_document" "execution_secrets" {
   }
 }
 
+# One role per kind of task, each with only what it uses:
+#   api        the bucket (uploads, presigned PUT and GET URLs it signs, deletes) and its key
+#   worker     the bucket and its key (both workers read inputs and write results)
+#   scheduler  CloudWatch PutMetricData for the queue-depth publisher (beat needs nothing)
+#   migrate    nothing (migrations, one-off `scribe keys` commands)
+#   flower     nothing but ECS Exec (port forwarding), when Flower runs
+# A presigned URL carries the signer's permissions, so clients' direct uploads and downloads are
+# authorised as the API role: it needs s3:PutObject and s3:GetObject, and kms:GenerateDataKey /
+# kms:Decrypt because the bucket encrypts with the stack's KMS key.
+locals {
+  task_roles = toset(["api", "worker", "scheduler", "migrate", "flower"])
+}
+
 resource "aws_iam_role" "task" {
-  name_prefix        = "${var.name}-task-"
+  for_each           = local.task_roles
+  name_prefix        = "${var.name}-${each.key}-"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
 
-resource "aws_iam_role_policy" "task" {
-  name   = "scribe"
-  role   = aws_iam_role.task.id
-  policy = data.aws_iam_policy_document.task.json
+resource "aws_iam_role_policy" "storage" {
+  for_each = toset(["api", "worker"])
+  name     = "storage"
+  role     = aws_iam_role.task[each.key].id
+  policy   = data.aws_iam_policy_document.storage.json
 }
 
-data "aws_iam_policy_document" "task" {
+data "aws_iam_policy_document" "storage" {
+  # ListBucket makes a missing key a 404 (not a 403) and lets a job's prefix be deleted.
   statement {
     sid       = "StorageBucketList"
     actions   = ["s3:ListBucket"]
@@ -73,16 +89,15 @@ data "aws_iam_policy_document" "task" {
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [aws_kms_key.main.arn]
   }
-  statement {
-    sid       = "SharedFiles"
-    actions   = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]
-    resources = [aws_efs_file_system.storage.arn]
-    condition {
-      test     = "StringEquals"
-      variable = "elasticfilesystem:AccessPointArn"
-      values   = [aws_efs_access_point.storage.arn]
-    }
-  }
+}
+
+resource "aws_iam_role_policy" "queue_metrics" {
+  name   = "queue-metrics"
+  role   = aws_iam_role.task["scheduler"].id
+  policy = data.aws_iam_policy_document.queue_metrics.json
+}
+
+data "aws_iam_policy_document" "queue_metrics" {
   # PutMetricData has no resource-level permissions; the namespace condition narrows it.
   statement {
     sid       = "QueueDepthMetrics"
@@ -100,7 +115,7 @@ data "aws_iam_policy_document" "task" {
 resource "aws_iam_role_policy" "task_exec" {
   count  = var.flower_enabled ? 1 : 0
   name   = "ecs-exec"
-  role   = aws_iam_role.task.id
+  role   = aws_iam_role.task["flower"].id
   policy = data.aws_iam_policy_document.task_exec.json
 }
 

@@ -1,5 +1,5 @@
 # One customer-managed key, rotated yearly, for everything stored at rest: database, Redis,
-# EFS, S3, secrets, logs.
+# S3, secrets, logs.
 resource "aws_kms_key" "main" {
   description             = "${var.name}: Scribe Rabbit data at rest"
   enable_key_rotation     = true

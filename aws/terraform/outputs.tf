@@ -3,12 +3,18 @@ output "api_url" {
   value       = "https://${aws_lb.api.dns_name}"
 }
 
+output "public_base_url" {
+  description = "PUBLIC_BASE_URL of every task: the start of the links in webhook payloads."
+  value       = local.public_base_url
+}
+
 output "ecr_api_repository" {
   value = aws_ecr_repository.api.repository_url
 }
 
 output "ecr_worker_repository" {
-  value = aws_ecr_repository.worker.repository_url
+  description = "Push the worker image's GPU target as TAG and its CPU target as TAG-cpu."
+  value       = aws_ecr_repository.worker.repository_url
 }
 
 output "cluster" {

@@ -1,4 +1,6 @@
-# Who may talk to whom: internet -> ALB (HTTPS only) -> API; API and workers -> database, Redis, EFS.
+# Who may talk to whom: internet -> ALB (HTTPS only) -> API; API and workers -> database, Redis;
+# S3 through the VPC's gateway endpoint. (Group descriptions cannot change without replacing the
+# group, so "data" still mentions the EFS file system that earlier versions had.)
 resource "aws_security_group" "alb" {
   name        = "${var.name}-alb"
   description = "Scribe Rabbit load balancer"
@@ -57,7 +59,6 @@ resource "aws_vpc_security_group_ingress_rule" "data_from_app" {
   for_each = {
     postgres = 5432
     redis    = 6379
-    nfs      = 2049
   }
   security_group_id            = aws_security_group.data.id
   description                  = "${each.key} from Scribe Rabbit tasks"

@@ -2,20 +2,27 @@
 # against the ECS API's own model); Terraform fills in their ${...} placeholders.
 locals {
   queue_metrics_namespace = "ScribeRabbit"
+  # Links in webhook payloads: your domain when set, else the load balancer's own name.
+  public_base_url = var.public_base_url != "" ? trimsuffix(var.public_base_url, "/") : "https://${aws_lb.api.dns_name}"
 
   ecs_template_vars = {
     name                         = var.name
     region                       = var.region
     api_image                    = local.api_image
     worker_image                 = local.worker_image
+    worker_image_cpu             = local.worker_image_cpu
     log_group                    = aws_cloudwatch_log_group.ecs.name
     execution_role_arn           = aws_iam_role.execution.arn
-    task_role_arn                = aws_iam_role.task.arn
+    api_task_role_arn            = aws_iam_role.task["api"].arn
+    worker_task_role_arn         = aws_iam_role.task["worker"].arn
+    scheduler_task_role_arn      = aws_iam_role.task["scheduler"].arn
+    migrate_task_role_arn        = aws_iam_role.task["migrate"].arn
+    flower_task_role_arn         = aws_iam_role.task["flower"].arn
     database_url_secret_arn      = aws_secretsmanager_secret.database_url.arn
     redis_url_secret_arn         = aws_secretsmanager_secret.redis_url.arn
     flower_basic_auth_secret_arn = aws_secretsmanager_secret.flower_basic_auth.arn
-    efs_file_system_id           = aws_efs_file_system.storage.id
-    efs_access_point_id          = aws_efs_access_point.storage.id
+    storage_bucket               = aws_s3_bucket.storage.bucket
+    public_base_url              = local.public_base_url
     asr_model                    = var.asr_model
     asr_models                   = var.asr_models
     diarization_model            = var.diarization_model
@@ -41,7 +48,6 @@ locals {
 }
 
 resource "aws_ecs_task_definition" "role" {
-  #checkov:skip=CKV_AWS_97:Volumes come from aws/ecs/*.json, where every EFS volume has transitEncryption ENABLED (make deploy-check asserts it)
   for_each                 = local.task_definitions
   family                   = each.value.family
   network_mode             = each.value.networkMode
@@ -60,21 +66,11 @@ resource "aws_ecs_task_definition" "role" {
     }
   }
 
+  # Task-local scratch volumes only (/tmp and DATA_DIR): recordings and results live in S3.
   dynamic "volume" {
     for_each = each.value.volumes
     content {
       name = volume.value.name
-      dynamic "efs_volume_configuration" {
-        for_each = can(volume.value.efsVolumeConfiguration) ? [volume.value.efsVolumeConfiguration] : []
-        content {
-          file_system_id     = efs_volume_configuration.value.fileSystemId
-          transit_encryption = efs_volume_configuration.value.transitEncryption
-          authorization_config {
-            access_point_id = efs_volume_configuration.value.authorizationConfig.accessPointId
-            iam             = efs_volume_configuration.value.authorizationConfig.iam
-          }
-        }
-      }
     }
   }
 }
@@ -107,6 +103,8 @@ resource "aws_ecs_service" "api" {
   depends_on = [aws_lb_listener.https]
 }
 
+# The default-queue worker (reconciler, retention, webhooks, enhancement) on Fargate, from the
+# worker image's CPU target: the offline enhancement provider imports torch and spaCy.
 resource "aws_ecs_service" "worker_default" {
   name            = "worker-default"
   cluster         = aws_ecs_cluster.main.id

@@ -1,91 +1,9 @@
-# Where recordings and results live.
-#
-# Today the service stores them with STORAGE_BACKEND=local on an EFS file system that every task
-# mounts at /var/lib/scribe/storage. The S3 bucket is there for the S3 storage backend: the tasks'
-# role may already read and write it, so switching is a change of settings in aws/ecs/*.json.
-
-resource "aws_efs_file_system" "storage" {
-  creation_token   = "${var.name}-storage"
-  encrypted        = true
-  kms_key_id       = aws_kms_key.main.arn
-  performance_mode = "generalPurpose"
-  throughput_mode  = "elastic"
-  lifecycle_policy {
-    transition_to_ia = "AFTER_30_DAYS"
-  }
-  tags = {
-    Name = "${var.name}-storage"
-  }
-}
-
-resource "aws_efs_backup_policy" "storage" {
-  file_system_id = aws_efs_file_system.storage.id
-  backup_policy {
-    status = "ENABLED"
-  }
-}
-
-resource "aws_efs_mount_target" "storage" {
-  count           = var.az_count
-  file_system_id  = aws_efs_file_system.storage.id
-  subnet_id       = aws_subnet.private[count.index].id
-  security_groups = [aws_security_group.data.id]
-}
-
-# Tasks enter as uid/gid 10001 (the images' user) under /storage, whatever uid asks.
-resource "aws_efs_access_point" "storage" {
-  file_system_id = aws_efs_file_system.storage.id
-  posix_user {
-    uid = 10001
-    gid = 10001
-  }
-  root_directory {
-    path = "/storage"
-    creation_info {
-      owner_uid   = 10001
-      owner_gid   = 10001
-      permissions = "0750"
-    }
-  }
-}
-
-# Only the tasks' role, only through the access point, only over TLS.
-resource "aws_efs_file_system_policy" "storage" {
-  file_system_id = aws_efs_file_system.storage.id
-  policy         = data.aws_iam_policy_document.efs.json
-}
-
-data "aws_iam_policy_document" "efs" {
-  statement {
-    sid       = "TasksThroughAccessPoint"
-    actions   = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]
-    resources = [aws_efs_file_system.storage.arn]
-    principals {
-      type        = "AWS"
-      identifiers = [aws_iam_role.task.arn]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "elasticfilesystem:AccessPointArn"
-      values   = [aws_efs_access_point.storage.arn]
-    }
-  }
-  statement {
-    sid       = "DenyWithoutTLS"
-    effect    = "Deny"
-    actions   = ["*"]
-    resources = [aws_efs_file_system.storage.arn]
-    principals {
-      type        = "AWS"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
+# Where recordings and results live: the S3 bucket, used by the S3 storage backend
+# (STORAGE_BACKEND=s3, STORAGE_BUCKET, S3_REGION in aws/ecs/*.json). The API and worker task roles
+# may read and write it (iam.tf); clients upload and download directly with presigned URLs that
+# the API signs. Traffic goes through the VPC's S3 gateway endpoint. Retention (RETENTION_DAYS)
+# is the application's: beat's purge deletes a job's objects; the lifecycle rules below only
+# tidy old versions and abandoned multipart uploads.
 
 resource "aws_s3_bucket" "storage" {
   #checkov:skip=CKV2_AWS_62:Nothing reacts to new objects: the API queues jobs itself after storing an input
@@ -145,6 +63,20 @@ resource "aws_s3_bucket_lifecycle_configuration" "storage" {
     noncurrent_version_expiration {
       noncurrent_days = 30
     }
+  }
+}
+
+# Browsers may PUT direct uploads and GET download links from these origins (none by default:
+# curl and server-side clients need no CORS).
+resource "aws_s3_bucket_cors_configuration" "storage" {
+  count  = length(var.storage_cors_origins) > 0 ? 1 : 0
+  bucket = aws_s3_bucket.storage.id
+  cors_rule {
+    allowed_methods = ["PUT", "GET"]
+    allowed_origins = var.storage_cors_origins
+    allowed_headers = ["Content-Type"]
+    expose_headers  = ["ETag"]
+    max_age_seconds = 3600
   }
 }
 

@@ -68,16 +68,28 @@ variable "api_max_tasks" {
   default     = 6
 }
 
+variable "public_base_url" {
+  description = "Public URL of the API (https://api.example.com), the start of the links in webhook payloads. Empty: https:// plus the load balancer's DNS name."
+  type        = string
+  default     = ""
+}
+
+variable "storage_cors_origins" {
+  description = "Web origins whose browsers may use presigned upload and download URLs directly (S3 CORS). Empty: no CORS rule."
+  type        = list(string)
+  default     = []
+}
+
 variable "worker_default_cpu" {
-  description = "Fargate CPU units of the light (default-queue) worker."
+  description = "Fargate CPU units of the default-queue worker (two processes; the enhancement step runs spaCy and MiniLM on the CPU)."
   type        = number
-  default     = 512
+  default     = 1024
 }
 
 variable "worker_default_memory" {
-  description = "Fargate memory (MiB) of the light worker."
+  description = "Fargate memory (MiB) of the default-queue worker (each of its two processes may load the enhancement models, about 1 GB)."
   type        = number
-  default     = 1024
+  default     = 4096
 }
 
 variable "gpu_instance_type" {

@@ -1,6 +1,6 @@
 # Scribe Rabbit on AWS: ECS (API and light workers on Fargate, transcription workers on EC2 GPU
-# instances through a capacity provider), RDS PostgreSQL, ElastiCache Redis, S3 and EFS,
-# an ALB, Secrets Manager, and worker scaling on queue depth. docs/deploy-aws.md walks through it.
+# instances through a capacity provider), RDS PostgreSQL, ElastiCache Redis, S3 (recordings and
+# results), an ALB, Secrets Manager, and worker scaling on queue depth. docs/deploy-aws.md walks through it.
 terraform {
   required_version = ">= 1.6"
   required_providers {
@@ -38,4 +38,6 @@ locals {
   azs          = slice(data.aws_availability_zones.available.names, 0, var.az_count)
   api_image    = "${aws_ecr_repository.api.repository_url}:${var.image_tag}"
   worker_image = "${aws_ecr_repository.worker.repository_url}:${var.image_tag}"
+  # The worker image's CPU target (Dockerfile.worker --target cpu), for the default worker.
+  worker_image_cpu = "${aws_ecr_repository.worker.repository_url}:${var.image_tag}-cpu"
 }

@@ -4,6 +4,7 @@ resource "google_project_service" "apis" {
     "compute.googleapis.com",
     "container.googleapis.com",
     "iam.googleapis.com",
+    "iamcredentials.googleapis.com", # signBlob, for signed upload and download URLs
     "redis.googleapis.com",
     "run.googleapis.com",
     "secretmanager.googleapis.com",

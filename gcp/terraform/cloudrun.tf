@@ -1,11 +1,21 @@
 # The API on Cloud Run, and the migration as a Cloud Run job (run it before each rollout:
 # `gcloud run jobs execute scribe-migrate --region REGION --wait`).
 locals {
+  # Cloud Run's deterministic URL of the API service, SERVICE-PROJECT_NUMBER.REGION.run.app
+  # (known before the service exists, so the service can be told its own address; Cloud Run
+  # offers it while "SERVICE-PROJECT_NUMBER" fits in 63 characters), unless a custom domain is
+  # given.
+  public_base_url = var.public_base_url != "" ? trimsuffix(var.public_base_url, "/") : "https://${var.name}-api-${data.google_project.current.number}.${var.region}.run.app"
+
   run_env = {
-    ENVIRONMENT           = "production"
-    LOG_LEVEL             = "INFO"
-    STORAGE_BACKEND       = "local"
-    STORAGE_DIR           = "/var/lib/scribe/storage"
+    ENVIRONMENT = "production"
+    LOG_LEVEL   = "INFO"
+    # The GCS backend on the stack's bucket, as the run service account (iam.tf). Presigned
+    # upload and download URLs are signed through IAM signBlob, which the account may call on
+    # itself (roles/iam.serviceAccountTokenCreator), so no key file exists anywhere.
+    STORAGE_BACKEND       = "gcs"
+    STORAGE_BUCKET        = google_storage_bucket.storage.name
+    PUBLIC_BASE_URL       = local.public_base_url
     ASR_MODEL             = var.asr_model
     ASR_MODELS            = var.asr_models
     DIARIZATION_MODEL     = "pyannote-seg3-campplus"
@@ -70,10 +80,6 @@ resource "google_cloud_run_v2_service" "api" {
           }
         }
       }
-      volume_mounts {
-        name       = "storage"
-        mount_path = "/var/lib/scribe/storage"
-      }
       startup_probe {
         http_get {
           path = "/health"
@@ -90,17 +96,14 @@ resource "google_cloud_run_v2_service" "api" {
         period_seconds = 30
       }
     }
-    volumes {
-      name = "storage"
-      gcs {
-        bucket        = google_storage_bucket.storage.name
-        read_only     = false
-        mount_options = ["uid=10001", "gid=10001", "file-mode=640", "dir-mode=750", "implicit-dirs"]
-      }
-    }
   }
 
-  depends_on = [google_secret_manager_secret_iam_member.run, google_storage_bucket_iam_member.run]
+  depends_on = [
+    google_secret_manager_secret_iam_member.run,
+    google_storage_bucket_iam_member.run,
+    google_storage_bucket_iam_member.run_bucket_metadata,
+    google_service_account_iam_member.run_signs_urls,
+  ]
 }
 
 # Public: every call carries an X-API-Key that the API checks itself.

@@ -1,6 +1,6 @@
 # A zonal GKE Standard cluster: private nodes, Workload Identity, Dataplane V2 (which enforces the
-# NetworkPolicies of gcp/k8s), the Cloud Storage FUSE driver, a small general node pool and a GPU
-# node pool that scales from zero with the transcription pods.
+# NetworkPolicies of gcp/k8s), a small general node pool and a GPU node pool that scales from zero
+# with the transcription pods.
 resource "google_container_cluster" "main" {
   #checkov:skip=CKV_GCP_66:Binary Authorization needs an attestation pipeline of your own; images come only from this project's Artifact Registry with immutable tags
   #checkov:skip=CKV_GCP_12:Dataplane V2 (datapath_provider ADVANCED_DATAPATH) enforces NetworkPolicy itself; the older network_policy add-on cannot be combined with it
@@ -49,12 +49,6 @@ resource "google_container_cluster" "main" {
   master_auth {
     client_certificate_config {
       issue_client_certificate = false
-    }
-  }
-
-  addons_config {
-    gcs_fuse_csi_driver_config {
-      enabled = true
     }
   }
 

@@ -1,5 +1,6 @@
 # Identities, each with only what it needs:
-#   Cloud Run (API and migration job): its two secrets and the bucket.
+#   Cloud Run (API and migration job): its two secrets, the bucket's objects and metadata, and
+#   signing blobs as itself (the presigned upload and download URLs the API hands out).
 #   GKE nodes: logs, metrics and image pulls; nothing else.
 #   GKE workloads (the scribe Kubernetes service account): the bucket, through Workload Identity
 #   Federation (granted to the Kubernetes identity itself, no key and no Google service account).
@@ -21,6 +22,24 @@ resource "google_storage_bucket_iam_member" "run" {
   member = "serviceAccount:${google_service_account.run.email}"
 }
 
+# The API's readiness check (/ready, scribe_rabbit_component_up) reads the bucket's metadata
+# (storage.buckets.get), which objectUser does not include; this role adds only that and
+# object listing.
+resource "google_storage_bucket_iam_member" "run_bucket_metadata" {
+  bucket = google_storage_bucket.storage.name
+  role   = "roles/storage.legacyBucketReader"
+  member = "serviceAccount:${google_service_account.run.email}"
+}
+
+# Signed URLs without a key file: the google-cloud-storage client asks IAM's signBlob to sign as
+# the run service account, which needs the Token Creator role on itself (and nothing more).
+resource "google_service_account_iam_member" "run_signs_urls" {
+  service_account_id = google_service_account.run.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = "serviceAccount:${google_service_account.run.email}"
+}
+
+# The GKE workers read inputs and write results; they sign no URLs.
 resource "google_storage_bucket_iam_member" "k8s_workloads" {
   bucket = google_storage_bucket.storage.name
   role   = "roles/storage.objectUser"

@@ -2,8 +2,13 @@ output "api_url" {
   value = google_cloud_run_v2_service.api.uri
 }
 
+output "public_base_url" {
+  description = "PUBLIC_BASE_URL of the API and the workers (deployment-values in gcp/k8s/kustomization.yaml)."
+  value       = local.public_base_url
+}
+
 output "registry" {
-  description = "docker push REGISTRY/api:TAG and REGISTRY/worker:TAG"
+  description = "docker push REGISTRY/api:TAG, REGISTRY/worker:TAG and REGISTRY/worker:TAG-cpu"
   value       = local.registry
 }
 

@@ -1,6 +1,7 @@
-# Recordings and results. Today the service uses STORAGE_BACKEND=local on this bucket, mounted
-# with Cloud Storage FUSE at /var/lib/scribe/storage in Cloud Run and in the GKE pods; the GCS
-# storage backend will use the same bucket directly.
+# Recordings and results: the GCS storage backend (STORAGE_BACKEND=gcs, STORAGE_BUCKET) in Cloud
+# Run and the GKE pods, through the client library (no FUSE mount). Clients upload and download
+# directly with signed URLs the API hands out. Retention (RETENTION_DAYS) is the application's:
+# beat's purge deletes a job's objects; the lifecycle rules only tidy old versions and uploads.
 resource "google_storage_bucket" "storage" {
   #checkov:skip=CKV_GCP_62:Object access is recorded by Cloud Audit Logs (turn on Data Access logs for Cloud Storage); a second bucket of usage logs adds nothing here
   name                        = "${var.project_id}-${var.name}-storage"
@@ -25,6 +26,16 @@ resource "google_storage_bucket" "storage" {
     }
     action {
       type = "AbortIncompleteMultipartUpload"
+    }
+  }
+  # Browsers may PUT direct uploads and GET download links from these origins (none by default).
+  dynamic "cors" {
+    for_each = length(var.storage_cors_origins) > 0 ? [1] : []
+    content {
+      origin          = var.storage_cors_origins
+      method          = ["PUT", "GET"]
+      response_header = ["Content-Type"]
+      max_age_seconds = 3600
     }
   }
   depends_on = [google_project_service.apis]

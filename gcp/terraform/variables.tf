@@ -26,6 +26,18 @@ variable "image_tag" {
   type        = string
 }
 
+variable "public_base_url" {
+  description = "Public URL of the API (a custom domain mapped to Cloud Run), the start of the links in webhook payloads. Empty: the service's run.app URL."
+  type        = string
+  default     = ""
+}
+
+variable "storage_cors_origins" {
+  description = "Web origins whose browsers may use signed upload and download URLs directly (bucket CORS). Empty: no CORS rule."
+  type        = list(string)
+  default     = []
+}
+
 variable "gke_authorized_networks" {
   description = "Address ranges allowed to reach the GKE control plane (your office, CI)."
   type        = list(string)
@@ -56,7 +68,7 @@ variable "gpu_spot" {
 }
 
 variable "general_machine_type" {
-  description = "Machine type of the general node pool (light worker, beat, Flower, KEDA)."
+  description = "Machine type of the general node pool (default worker, beat, Flower, KEDA)."
   type        = string
   default     = "e2-standard-2"
 }

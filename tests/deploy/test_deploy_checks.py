@@ -14,6 +14,7 @@ from deploy.envcoverage import check_env_coverage, settings_variables
 from deploy.images import (
     check_api_image_has_no_ml_stack,
     check_dockerfile,
+    check_ml_roles_run_the_worker_image,
     dependency_closure,
     installed_requirements,
 )
@@ -44,12 +45,12 @@ def test_variable_names_come_from_the_settings_class() -> None:
 
 def test_a_new_setting_is_flagged_with_where_to_set_it() -> None:
     class Extended(Settings):
-        storage_bucket: str = ""
+        transcript_language: str = ""
 
     containers, _ = all_containers()
     messages = [f.message for f in check_env_coverage(containers, settings_cls=Extended)]
     assert len(messages) == 1, messages
-    assert "new setting STORAGE_BUCKET" in messages[0]
+    assert "new setting TRANSCRIPT_LANGUAGE" in messages[0]
     assert "aws/ecs/*.json" in messages[0] and "gcp/k8s/config.yaml" in messages[0]
 
 
@@ -61,26 +62,96 @@ def test_a_stale_policy_entry_is_flagged(tmp_path: Path) -> None:
     assert messages == ["[tunable] names NO_SUCH_SETTING, which no setting reads"]
 
 
-def test_missing_essential_unknown_variable_and_bad_value_are_flagged(tmp_path: Path) -> None:
+def _api_task_definition(tmp_path: Path, change: dict[str, str | None]) -> Path:
+    """aws/ecs/api.json with environment entries replaced (value None: removed)."""
     data = json.loads((ROOT / "aws" / "ecs" / "api.json").read_text())
     container = data["containerDefinitions"][0]
-    container["secrets"] = [s for s in container["secrets"] if s["name"] != "DATABASE_URL"]
-    container["environment"] = [
-        e for e in container["environment"] if e["name"] != "STORAGE_BACKEND"
-    ] + [
-        {"name": "STORAGE_BACKEND", "value": "s3"},
-        {"name": "S3_BUKET", "value": "typo"},
-        {"name": "API_PORT", "value": "9000"},
+    container["secrets"] = [s for s in container["secrets"] if s["name"] not in change]
+    container["environment"] = [e for e in container["environment"] if e["name"] not in change]
+    container["environment"] += [
+        {"name": name, "value": value} for name, value in change.items() if value is not None
     ]
     path = tmp_path / "api.json"
     path.write_text(json.dumps(data))
+    return path
+
+
+def test_missing_essential_unknown_variable_and_bad_value_are_flagged(tmp_path: Path) -> None:
+    path = _api_task_definition(
+        tmp_path,
+        {
+            "DATABASE_URL": None,
+            "PUBLIC_BASE_URL": "",
+            "STORAGE_BACKEND": "azure",
+            "S3_BUKET": "typo",
+            "API_PORT": "9000",
+        },
+    )
     messages = sorted(str(f) for f in check_env_coverage(ecs_containers(path)))
-    assert len(messages) == 4, messages
     text = "\n".join(messages)
     assert "DATABASE_URL (essential) is not set" in text
+    assert "PUBLIC_BASE_URL (essential) is not set" in text
     assert "sets S3_BUKET, which the code does not read" in text
-    assert "STORAGE_BACKEND='s3'" in text
+    assert "STORAGE_BACKEND='azure'" in text
     assert "sets API_PORT" in text
+    # With no valid backend, the s3-only settings have no effect.
+    assert "sets STORAGE_BUCKET, which matters only where STORAGE_BACKEND=s3 or " in text
+    assert "sets S3_REGION, which matters only where STORAGE_BACKEND=s3" in text
+    assert len(messages) == 7, messages
+
+
+def test_settings_of_one_backend_or_role_are_needed_there_and_refused_elsewhere(
+    tmp_path: Path,
+) -> None:
+    s3_without_bucket = _api_task_definition(tmp_path, {"STORAGE_BUCKET": None})
+    messages = [f.message for f in check_env_coverage(ecs_containers(s3_without_bucket))]
+    assert messages == ["STORAGE_BUCKET (essential where STORAGE_BACKEND=s3) is not set"]
+
+    local_with_s3_leftovers = _api_task_definition(
+        tmp_path, {"STORAGE_BACKEND": "local", "FLOWER_BASIC_AUTH": "a:b"}
+    )
+    messages = sorted(
+        f.message for f in check_env_coverage(ecs_containers(local_with_s3_leftovers))
+    )
+    assert messages == [
+        "STORAGE_DIR (essential where STORAGE_BACKEND=local) is not set",
+        "sets FLOWER_BASIC_AUTH, which matters only where role=flower",
+        "sets S3_REGION, which matters only where STORAGE_BACKEND=s3",
+        "sets STORAGE_BUCKET, which matters only where STORAGE_BACKEND=s3 or STORAGE_BACKEND=gcs",
+    ]
+
+    backend_unknown = _api_task_definition(tmp_path, {"STORAGE_BACKEND": "${storage_backend}"})
+    messages = [f.message for f in check_env_coverage(ecs_containers(backend_unknown))]
+    assert messages and all("STORAGE_BACKEND must be a literal value" in m for m in messages)
+
+    flower = json.loads((ROOT / "aws" / "ecs" / "flower.json").read_text())
+    flower["containerDefinitions"][0]["secrets"] = [
+        s for s in flower["containerDefinitions"][0]["secrets"] if s["name"] != "FLOWER_BASIC_AUTH"
+    ]
+    path = tmp_path / "flower.json"
+    path.write_text(json.dumps(flower))
+    messages = [f.message for f in check_env_coverage(ecs_containers(path))]
+    assert messages == ["FLOWER_BASIC_AUTH (essential where role=flower) is not set"]
+
+
+def test_a_condition_must_name_a_role_or_an_essential_setting_and_a_valid_value(
+    tmp_path: Path,
+) -> None:
+    policy = tmp_path / "env-policy.toml"
+    text = (ROOT / "deploy" / "env-policy.toml").read_text()
+    policy.write_text(
+        text
+        + '\n[when."role=printer"]\nHF_TOKEN = "x"\n'
+        + '\n[when."STORAGE_BACKEND=azure"]\nMODEL_CACHE_DIR = "x"\n'
+        + '\n[when."DEVICE=cuda"]\nCOMPUTE_TYPE = "x"\n'
+    )
+    messages = [f.message for f in check_env_coverage([], policy_path=policy)]
+    text = "\n".join(messages)
+    assert "no entrypoint role 'printer'" in text
+    assert '[when."STORAGE_BACKEND=azure"]: Input should be' in text
+    assert '[when."DEVICE=cuda"]: DEVICE must be [essential]' in text
+    assert "HF_TOKEN is in both [tunable] and [when]" in text
+    assert len(messages) == 6, messages
 
 
 def test_the_api_image_installs_no_ml_stack() -> None:
@@ -88,6 +159,25 @@ def test_the_api_image_installs_no_ml_stack() -> None:
     chains, missing = dependency_closure(installed_requirements(ROOT / "Dockerfile"))
     assert missing == []
     assert {"fastapi", "celery", "kombu", "sqlalchemy", "starlette"} <= set(chains)
+
+
+def test_both_worker_roles_run_the_worker_image_everywhere(tmp_path: Path) -> None:
+    containers, _ = all_containers()
+    workers = [c for c in containers if c.role in ("worker-default", "worker-transcribe")]
+    assert {c.source for c in workers} >= {
+        "docker-compose.yml",
+        "aws/ecs/worker-default.json",
+        "gcp/k8s/worker-default.yaml",
+    }
+    assert check_ml_roles_run_the_worker_image(containers) == []
+    data = json.loads((ROOT / "aws" / "ecs" / "worker-default.json").read_text())
+    data["containerDefinitions"][0]["image"] = "${api_image}"
+    path = tmp_path / "worker-default.json"
+    path.write_text(json.dumps(data))
+    messages = [f.message for f in check_ml_roles_run_the_worker_image(ecs_containers(path))]
+    assert messages == [
+        "runs the worker-default role from the API image, which has no torch: use the worker image"
+    ]
 
 
 def test_the_closure_sees_torch_through_requirement_files_and_dependencies(
@@ -144,7 +234,12 @@ def test_task_definitions_pass_botocore_and_a_broken_one_does_not(tmp_path: Path
     data["containerDefinitions"][0]["essential"] = "yes"
     del data["family"]
     data["containerDefinitions"][1]["image"] = "${no_such_var}"
-    data["volumes"][2]["efsVolumeConfiguration"]["transitEncryption"] = "DISABLED"
+    data["volumes"].append(
+        {
+            "name": "shared",
+            "efsVolumeConfiguration": {"fileSystemId": "fs-1", "transitEncryption": "DISABLED"},
+        }
+    )
     path = tmp_path / "scheduler.json"
     path.write_text(json.dumps(data))
     messages = [f.message for f in check_task_definition(path, placeholders(original))]

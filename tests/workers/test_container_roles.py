@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,6 +78,46 @@ def test_entrypoint_refuses_flower_without_credentials() -> None:
     result = subprocess.run([str(ENTRYPOINT), "flower"], env=env, capture_output=True, text=True)
     assert result.returncode == 64
     assert "FLOWER_BASIC_AUTH" in result.stderr
+
+
+def test_entrypoint_flower_role_runs_scribe_flower_that_the_health_check_reaches() -> None:
+    port = free_port()
+    password = "entrypoint-test-password"
+    env = entrypoint_env(
+        ENVIRONMENT="production",
+        FLOWER_BASIC_AUTH=f"ops:{password}",
+        FLOWER_ADDRESS="127.0.0.1",
+        FLOWER_PORT=str(port),
+    )
+    proc = subprocess.Popen(
+        [str(ENTRYPOINT), "flower"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    settings = Settings(flower_port=port)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                healthcheck.check("flower", settings)
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+                assert time.monotonic() < deadline, "Flower did not answer in 60 s"
+                time.sleep(0.3)
+        # exec'd all the way down: the role's process is Flower itself, and the password
+        # reached it through the environment, not the command line (`ps` shows that).
+        cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
+        assert healthcheck.role_of([part.decode() for part in cmdline if part]) == "flower"
+        assert password.encode() not in b" ".join(cmdline)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)
+        assert refused.value.code == 401
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
 
 
 def test_entrypoint_runs_any_other_command() -> None:
@@ -147,13 +188,15 @@ def test_queue_depth_counts_waiting_and_running_and_reaches_cloudwatch(
             transcribe.put({"job": i})
         conn.SimpleQueue("default").put({"job": "light"})
         taken = transcribe.get(timeout=5)  # delivered, not acknowledged: a running job
-        depths = {d.queue: d for d in queue_metrics.read_depths(private_redis_db)}
+        on_private_db = Settings(redis_url=private_redis_db, broker_url="")
+        depths = {d.queue: d for d in queue_metrics.read_depths(on_private_db)}
         assert (depths["transcribe"].waiting, depths["transcribe"].reserved) == (2, 1)
         assert depths["transcribe"].backlog == 3
         assert (depths["default"].waiting, depths["default"].reserved) == (1, 0)
 
         settings = Settings(
             redis_url=private_redis_db,
+            broker_url="",
             data_dir=tmp_path,
             queue_metrics_backend="cloudwatch",
             queue_metrics_deployment="test-stack",
@@ -192,7 +235,7 @@ def test_queue_depth_counts_waiting_and_running_and_reaches_cloudwatch(
             stub.assert_no_pending_responses()
         healthcheck.check_heartbeat(settings)
         taken.ack()
-    assert {d.queue: d.backlog for d in queue_metrics.read_depths(private_redis_db)} == {
+    assert {d.queue: d.backlog for d in queue_metrics.read_depths(on_private_db)} == {
         "transcribe": 2,
         "default": 1,
     }
@@ -211,6 +254,13 @@ def test_bake_joins_the_split_base_model_into_the_cache(tmp_path: Path) -> None:
     joined = tmp_path / "whisper-base" / "model.bin"
     assert joined.stat().st_size == sum(p.stat().st_size for p in parts)
     assert Path(folders["tiny.en"], "model.bin").is_file()
+
+
+def test_queue_depth_needs_a_redis_broker() -> None:
+    # Only Redis shows the delivered-but-unacknowledged messages that make up the backlog.
+    settings = Settings(redis_url="", broker_url="amqp://guest:guest@127.0.0.1:5672//")
+    with pytest.raises(RuntimeError, match="need a Redis broker, not amqp"):
+        queue_metrics.read_depths(settings)
 
 
 @pytest.fixture()
@@ -264,7 +314,7 @@ def test_the_rediss_url_the_aws_deployment_writes_works(tls_redis: tuple[str, in
     app.send_task("scribe.reconcile", queue="default")
     snapshot = broker.snapshot(settings, ["default"])
     assert snapshot is not None and snapshot.depth == {"default": 1}
-    depths = {d.queue: d.waiting for d in queue_metrics.read_depths(url)}
+    depths = {d.queue: d.waiting for d in queue_metrics.read_depths(settings)}
     assert depths == {"transcribe": 0, "default": 1}
     # The certificate is verified: trusting only the system bundle refuses the self-signed one.
     wrong_ca = url.replace(str(cert), "/etc/ssl/certs/ca-certificates.crt")
