@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     # before start and empty it between runs. Unset: the embedded launcher uses DATA_DIR/metrics
     # and a worker with a metrics port makes a private folder of its own.
     prometheus_multiproc_dir: Path | None = None
+    # When set, the API's /metrics answers only to `Authorization: Bearer <token>` (Prometheus:
+    # `authorization: {credentials: ...}` in the scrape job); unset, restrict it at the ingress.
+    metrics_token: SecretStr | None = None
     # A worker's own exporter (/metrics, /health, /ready); 0 turns it off. Also
     # `celery worker --metrics-port N`.
     worker_metrics_port: int = Field(default=0, ge=0, le=65535)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Iterator
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.metrics_core import Metric
@@ -13,7 +15,7 @@ from sqlalchemy import func, select
 
 from app import __version__
 from app.config import Settings, get_settings
-from app.errors import error_body
+from app.errors import ApiError, error_body
 from app.ops import metrics
 from app.ops.health import COMPONENTS, check_components
 from app.ops.schema import schema_state
@@ -136,8 +138,25 @@ def _active_jobs() -> dict[str, float]:
     return counts
 
 
-@router.get("/metrics", response_class=Response)
-def prometheus_metrics() -> Response:
-    """Prometheus metrics of this pod's API processes, plus queue depth and component health."""
-    body = metrics.exposition([OpsCollector(get_settings())])
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={401: {"description": "METRICS_TOKEN is set and the bearer token is missing"}},
+)
+def prometheus_metrics(authorization: Annotated[str | None, Header()] = None) -> Response:
+    """Prometheus metrics of this pod's API processes, plus queue depth and component health.
+
+    With METRICS_TOKEN set, a scraper must send `Authorization: Bearer <token>`.
+    """
+    settings = get_settings()
+    if settings.metrics_token is not None:
+        expected = f"Bearer {settings.metrics_token.get_secret_value()}"
+        if not hmac.compare_digest((authorization or "").encode(), expected.encode()):
+            raise ApiError(
+                401,
+                "metrics_token_required",
+                "Send the metrics token as 'Authorization: Bearer <METRICS_TOKEN>'.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+    body = metrics.exposition([OpsCollector(settings)])
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -188,17 +188,21 @@ class GCSStorage:
 
         if isinstance(credentials, Signing):
             return {}
+        # Workload identity and the metadata server sign through IAM's signBlob. Refresh first:
+        # until then compute-engine credentials name their account only as "default".
+        from google.auth.transport.requests import Request
+
+        if not credentials.valid:
+            try:
+                credentials.refresh(Request())
+            except Exception as exc:  # the metadata server or token endpoint is unreachable
+                raise StorageUnavailable(f"Could not get credentials to sign a URL: {exc}") from exc
         email = getattr(credentials, "service_account_email", None)
-        if not email:
+        if not email or email == "default":
             raise StorageUnavailable(
                 "Signed URLs need a service account: set GCS_CREDENTIALS_FILE, or run with "
                 "service-account credentials that may call IAM signBlob."
             )
-        # Workload identity and the metadata server sign through IAM's signBlob.
-        from google.auth.transport.requests import Request
-
-        if not credentials.valid:
-            credentials.refresh(Request())
         return {"service_account_email": email, "access_token": credentials.token}
 
     def _signed_url(self, key: str, **kwargs: Any) -> str:
