@@ -134,7 +134,11 @@ class PyannoteDiarizer:
 
     def __init__(self, name: str, settings: Settings) -> None:
         import torch
+        from pyannote.audio.telemetry import set_telemetry_metrics
 
+        # pyannote.audio reports usage to its vendor by default; recordings of our users stay
+        # in their cloud, and so does everything about them. Off before any model is built.
+        set_telemetry_metrics(False)
         self.name = name
         try:
             pipeline = (

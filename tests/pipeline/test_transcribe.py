@@ -84,3 +84,12 @@ def test_models_resolve_offline_by_name_and_path(tmp_path: Path) -> None:
         get_asr_engine("Systran/faster-whisper-large-v3", settings)
     assert offline.value.code == "model_unavailable"
     assert "ALLOW_MODEL_DOWNLOADS" in offline.value.message
+
+
+def test_pyannote_usage_telemetry_is_off() -> None:
+    from pyannote.audio.telemetry.metrics import is_metrics_enabled
+
+    from app.pipeline.diarize import get_diarizer
+
+    get_diarizer(get_settings().diarization_model, get_settings())
+    assert not is_metrics_enabled()
