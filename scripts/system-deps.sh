@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # System packages the service needs beside Python: ffmpeg/ffprobe (probe and decode media) and,
-# for the test suite, a redis-server binary; with --ops, promtool (Debian's prometheus package).
+# for the test suite (--test), a redis-server binary and Chromium (the Flower screenshot test
+# renders the dashboard headless); with --ops, promtool (Debian's prometheus package).
 # Installs them with apt when missing and allowed.
 set -euo pipefail
 
@@ -14,6 +15,7 @@ else
 fi
 if [[ "${1:-}" == "--test" ]]; then
   command -v redis-server >/dev/null || need+=(redis-server)
+  command -v chromium >/dev/null || need+=(chromium)
 fi
 [[ ${#need[@]} -eq 0 ]] && exit 0
 
