@@ -33,8 +33,11 @@ def create_celery(settings: Settings) -> Celery:
     app = Celery(
         "scribe_rabbit", include=["app.jobs.tasks", "app.webhooks.tasks", "app.enhance.tasks"]
     )
+    folder_broker = settings.celery_broker_url.startswith("filesystem")
     app.conf.update(
         broker_url=settings.celery_broker_url,
+        # The embedded folder broker: kombu's transport with atomic message files (see there).
+        broker_transport="app.folder_transport:Transport" if folder_broker else None,
         broker_transport_options=broker_transport_options(settings),
         broker_connection_retry_on_startup=True,
         # Queues on the anonymous exchange: routing needs no binding table in the broker, so
