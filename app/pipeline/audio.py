@@ -84,6 +84,12 @@ def _refused_format(stderr: str) -> PipelineError | None:
     )
 
 
+def _ffmpeg_detail(stderr: bytes, path: Path, fallback: str) -> str:
+    """ffmpeg's complaint for the user, without the worker's temporary path."""
+    text = stderr.decode(errors="replace").replace(f"{path}: ", "").replace(str(path), "input")
+    return text.strip()[:200] or fallback
+
+
 def _float(value: object) -> float | None:
     try:
         number = float(str(value))
@@ -120,7 +126,7 @@ def probe(path: Path) -> MediaInfo:
         raise PipelineError(
             "invalid_media",
             "The file is not a recognised audio or video format "
-            f"({proc.stderr.decode(errors='replace').strip()[:200] or 'ffprobe failed'}).",
+            f"({_ffmpeg_detail(proc.stderr, path, 'ffprobe failed')}).",
         )
     data = json.loads(proc.stdout or b"{}")
     streams = data.get("streams", [])
@@ -204,7 +210,7 @@ def decode(
         refused = _refused_format(proc.stderr.decode(errors="replace"))
         if refused is not None:
             raise refused
-        detail = proc.stderr.decode(errors="replace").strip()[:200]
+        detail = _ffmpeg_detail(proc.stderr, path, "ffmpeg failed")
         raise PipelineError("invalid_media", f"The audio could not be decoded ({detail}).")
     audio = np.frombuffer(proc.stdout, dtype=np.int16).astype(np.float32) / 32768.0
     seconds = audio.size / SAMPLE_RATE

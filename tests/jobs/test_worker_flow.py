@@ -96,6 +96,7 @@ def test_upload_that_is_not_audio_fails_with_a_reason(
     assert done["status"] == "failed"
     assert done["error"]["code"] == "invalid_media"
     assert "not a recognised audio or video format" in done["error"]["message"]
+    assert "/tmp" not in done["error"]["message"]  # no worker paths in what the client sees
     result = _get(client, api_key, f"/api/v1/jobs/{job['id']}/transcript")
     assert result.status_code == 409 and result.json()["error"]["code"] == "no_transcript"
 
