@@ -117,9 +117,9 @@ def keys_revoke(key_ref: str) -> None:
 @click.argument("key_ref")
 @click.option(
     "--overlap-seconds",
-    type=click.FloatRange(min=0),
+    type=click.FloatRange(min=0, max=30 * 86400),  # MAX_SECRET_OVERLAP_SECONDS
     default=None,
-    help="How long the old secret keeps signing beside the new one "
+    help="How long the old secret keeps signing beside the new one, at most 30 days "
     "(default: WEBHOOK_SECRET_OVERLAP_SECONDS).",
 )
 def keys_rotate_webhook_secret(key_ref: str, overlap_seconds: float | None) -> None:

@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     # A due delivery whose message is not in the broker this long after sending is sent again.
     webhook_requeue_after_seconds: float = 30
     # After a secret rotation the old secret keeps signing (beside the new one) this long.
-    webhook_secret_overlap_seconds: float = 86400
+    webhook_secret_overlap_seconds: float = Field(default=86400, ge=0, le=30 * 86400)
     # Enhanced AI: "offline" (packaged MiniLM + spaCy) or "openai" (any OpenAI-compatible API).
     enhancement_provider: Literal["offline", "openai"] = "offline"
     llm_base_url: str = ""

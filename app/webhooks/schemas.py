@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from app.models import WebhookAttempt, WebhookDelivery
+from app.webhooks.signing import MAX_SECRET_OVERLAP_SECONDS
 
 
 class AttemptOut(BaseModel):
@@ -49,7 +50,11 @@ class RedeliverOut(BaseModel):
 
 class RotateSecretRequest(BaseModel):
     overlap_seconds: float | None = Field(
-        None, ge=0, description="How long the old secret keeps signing (server default if absent)"
+        None,
+        ge=0,
+        le=MAX_SECRET_OVERLAP_SECONDS,
+        description="How long the old secret keeps signing, at most 30 days (server default if "
+        "absent)",
     )
 
 

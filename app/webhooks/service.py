@@ -14,7 +14,7 @@ from app.errors import Conflict, Invalid, NotFound
 from app.jobs import service as jobs
 from app.models import TERMINAL_STATUSES, DeliveryStatus, WebhookAttempt, WebhookDelivery, utcnow
 from app.webhooks import outbox
-from app.webhooks.signing import Rotation, rotate_secret
+from app.webhooks.signing import MAX_SECRET_OVERLAP_SECONDS, Rotation, rotate_secret
 
 
 def list_deliveries(
@@ -89,6 +89,8 @@ def rotate_key_secret(
     overlap = overlap_seconds
     if overlap is None:
         overlap = settings.webhook_secret_overlap_seconds
-    if overlap < 0:
-        raise Invalid("overlap_seconds must not be negative")
+    if not 0 <= overlap <= MAX_SECRET_OVERLAP_SECONDS:
+        raise Invalid(
+            f"overlap_seconds must be between 0 and {MAX_SECRET_OVERLAP_SECONDS} (30 days)"
+        )
     return rotate_secret(session, api_key_id=api_key_id, overlap=timedelta(seconds=overlap))

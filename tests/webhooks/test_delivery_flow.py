@@ -216,3 +216,14 @@ def test_rotating_the_secret_over_the_api(client: Any, tenant: Tenant) -> None:
     headers = signature_headers(message_id="msg_x", body="{}", secrets_=signing, timestamp=utcnow())
     assert Webhook(tenant.webhook_secret).verify("{}", headers) == {}
     assert Webhook(new).verify("{}", headers) == {}
+
+
+@pytest.mark.parametrize("overlap", [-1, 30 * 86400 + 1, 7.7e307])
+def test_an_overlap_out_of_range_is_refused(client: Any, tenant: Tenant, overlap: float) -> None:
+    response = client.post(
+        "/api/v1/webhook-secret/rotate",
+        headers={"X-API-Key": tenant.key},
+        json={"overlap_seconds": overlap},
+    )
+    assert response.status_code == 422, response.text
+    assert "overlap_seconds" in response.json()["error"]["message"]
