@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from celery import Celery
+from celery.beat import PersistentScheduler
 from celery.signals import worker_process_init
 from kombu import Queue
 
@@ -26,6 +28,15 @@ def broker_transport_options(settings: Settings) -> dict[str, Any]:
             "store_processed": False,
         }
     return {"visibility_timeout": settings.job_timeout_seconds + 3600}
+
+
+class Scheduler(PersistentScheduler):
+    """Celery's persistent beat scheduler, which first creates the folder of its schedule file
+    (a beat started with a new DATA_DIR would otherwise die on its first line)."""
+
+    def setup_schedule(self) -> None:
+        Path(self.schedule_filename).parent.mkdir(parents=True, exist_ok=True)
+        super().setup_schedule()
 
 
 def create_celery(settings: Settings) -> Celery:
@@ -79,6 +90,7 @@ def create_celery(settings: Settings) -> Celery:
                 "options": {"queue": tasknames.QUEUE_DEFAULT, "expires": 60},
             },
         },
+        beat_scheduler="app.celery_app:Scheduler",
         beat_schedule_filename=str((settings.data_dir / "celerybeat-schedule").resolve()),
     )
     return app
