@@ -17,16 +17,9 @@ from app.config import Settings, get_settings
 def broker_transport_options(settings: Settings) -> dict[str, Any]:
     """Transport options: a visibility timeout above the longest job, or the broker folders."""
     if settings.celery_broker_url.startswith("filesystem"):
-        folder = settings.broker_folder
-        for sub in ("queue", "processed", "control"):
-            (folder / sub).mkdir(parents=True, exist_ok=True)
-        return {
-            "data_folder_in": str(folder / "queue"),
-            "data_folder_out": str(folder / "queue"),
-            "processed_folder": str(folder / "processed"),
-            "control_folder": str(folder / "control"),
-            "store_processed": False,
-        }
+        from app.folder_transport import folder_options
+
+        return folder_options(settings.broker_folder)
     return {"visibility_timeout": settings.job_timeout_seconds + 3600}
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
+from pathlib import Path
 from queue import Empty
 from time import monotonic
 from typing import Any
@@ -27,6 +28,19 @@ from kombu.utils.json import dumps, loads
 log = logging.getLogger(__name__)
 
 PARTIAL_SUFFIX = ".part"
+
+
+def folder_options(folder: Path) -> dict[str, Any]:
+    """Transport options for a broker kept in `folder` (its sub-folders are created)."""
+    for sub in ("queue", "processed", "control"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(folder / "queue"),
+        "data_folder_out": str(folder / "queue"),
+        "processed_folder": str(folder / "processed"),
+        "control_folder": str(folder / "control"),
+        "store_processed": False,
+    }
 
 
 class Channel(filesystem.Channel):

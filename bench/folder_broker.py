@@ -41,18 +41,6 @@ with Connection(transport=transport, transport_options=json.loads(sys.argv[2])) 
 """
 
 
-def _options(folder: Path) -> dict[str, Any]:
-    for sub in ("queue", "processed", "control"):
-        (folder / sub).mkdir(parents=True, exist_ok=True)
-    return {
-        "data_folder_in": str(folder / "queue"),
-        "data_folder_out": str(folder / "queue"),
-        "processed_folder": str(folder / "processed"),
-        "control_folder": str(folder / "control"),
-        "store_processed": False,
-    }
-
-
 def _spin(seconds: float) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -65,10 +53,12 @@ def run(path: str, messages: int) -> dict[str, Any]:
 
     from kombu import Connection
 
+    from app.folder_transport import folder_options
+
     module, name = path.split(":")
     transport = getattr(importlib.import_module(module), name)
     folder = Path(tempfile.mkdtemp(prefix="folder-broker-"))
-    options = _options(folder)
+    options = folder_options(folder)
     started = time.perf_counter()
     producer = subprocess.Popen(
         [sys.executable, "-c", PRODUCER, path, json.dumps(options), str(messages)], cwd=ROOT

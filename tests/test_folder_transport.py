@@ -15,25 +15,13 @@ from typing import Any
 import pytest
 from kombu import Connection
 
-from app.folder_transport import Transport
+from app.folder_transport import Transport, folder_options
 from tests.conftest import ROOT
-
-
-def _options(folder: Path) -> dict[str, Any]:
-    for sub in ("queue", "processed", "control"):
-        (folder / sub).mkdir(parents=True, exist_ok=True)
-    return {
-        "data_folder_in": str(folder / "queue"),
-        "data_folder_out": str(folder / "queue"),
-        "processed_folder": str(folder / "processed"),
-        "control_folder": str(folder / "control"),
-        "store_processed": False,
-    }
 
 
 @pytest.fixture
 def connection(tmp_path: Path) -> Iterator[Connection]:
-    with Connection(transport=Transport, transport_options=_options(tmp_path)) as conn:
+    with Connection(transport=Transport, transport_options=folder_options(tmp_path)) as conn:
         yield conn
 
 
@@ -78,16 +66,11 @@ def test_an_unreadable_message_is_dropped_not_fatal(
 PRODUCER = textwrap.dedent(
     """
     import sys
+    from pathlib import Path
     from kombu import Connection
-    from app.folder_transport import Transport
+    from app.folder_transport import Transport, folder_options
 
-    folder = sys.argv[1]
-    options = {
-        "data_folder_in": folder + "/queue",
-        "data_folder_out": folder + "/queue",
-        "processed_folder": folder + "/processed",
-        "control_folder": folder + "/control",
-    }
+    options = folder_options(Path(sys.argv[1]))
     with Connection(transport=Transport, transport_options=options) as conn:
         queue = conn.SimpleQueue("jobs")
         for i in range(int(sys.argv[2])):
