@@ -14,9 +14,17 @@ from app import tasknames
 from app.config import Settings, get_settings
 
 
+def broker_transport(settings: Settings) -> str | None:
+    """The kombu transport class for the broker: ours for the embedded folder broker (see
+    app/folder_transport.py), else None (the URL's scheme picks kombu's own)."""
+    if settings.celery_broker_url.startswith("filesystem"):
+        return "app.folder_transport:Transport"
+    return None
+
+
 def broker_transport_options(settings: Settings) -> dict[str, Any]:
     """Transport options: a visibility timeout above the longest job, or the broker folders."""
-    if settings.celery_broker_url.startswith("filesystem"):
+    if broker_transport(settings) is not None:
         from app.folder_transport import folder_options
 
         return folder_options(settings.broker_folder)
@@ -37,11 +45,9 @@ def create_celery(settings: Settings) -> Celery:
     app = Celery(
         "scribe_rabbit", include=["app.jobs.tasks", "app.webhooks.tasks", "app.enhance.tasks"]
     )
-    folder_broker = settings.celery_broker_url.startswith("filesystem")
     app.conf.update(
         broker_url=settings.celery_broker_url,
-        # The embedded folder broker: kombu's transport with atomic message files (see there).
-        broker_transport="app.folder_transport:Transport" if folder_broker else None,
+        broker_transport=broker_transport(settings),
         broker_transport_options=broker_transport_options(settings),
         broker_connection_retry_on_startup=True,
         # Queues on the anonymous exchange: routing needs no binding table in the broker, so

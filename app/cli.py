@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import OperationalError
 
-from app.config import get_settings
+from app.config import MAX_SECRET_OVERLAP_SECONDS, get_settings
 from app.db import session_scope
 
 FORMATS = ("json", "txt", "srt", "vtt", "rttm")
@@ -117,7 +117,7 @@ def keys_revoke(key_ref: str) -> None:
 @click.argument("key_ref")
 @click.option(
     "--overlap-seconds",
-    type=click.FloatRange(min=0, max=30 * 86400),  # MAX_SECRET_OVERLAP_SECONDS
+    type=click.FloatRange(min=0, max=MAX_SECRET_OVERLAP_SECONDS),
     default=None,
     help="How long the old secret keeps signing beside the new one, at most 30 days "
     "(default: WEBHOOK_SECRET_OVERLAP_SECONDS).",

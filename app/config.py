@@ -11,6 +11,8 @@ from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_val
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 GIB = 1024**3
+# A receiver gets a month at most to switch to a new webhook secret; longer keeps a leaked one.
+MAX_SECRET_OVERLAP_SECONDS = 30 * 86400
 
 CommaList = Annotated[list[str], NoDecode]
 FloatList = Annotated[list[float], NoDecode]
@@ -84,7 +86,9 @@ class Settings(BaseSettings):
     # A due delivery whose message is not in the broker this long after sending is sent again.
     webhook_requeue_after_seconds: float = 30
     # After a secret rotation the old secret keeps signing (beside the new one) this long.
-    webhook_secret_overlap_seconds: float = Field(default=86400, ge=0, le=30 * 86400)
+    webhook_secret_overlap_seconds: float = Field(
+        default=86400, ge=0, le=MAX_SECRET_OVERLAP_SECONDS
+    )
     # Enhanced AI: "offline" (packaged MiniLM + spaCy) or "openai" (any OpenAI-compatible API).
     enhancement_provider: Literal["offline", "openai"] = "offline"
     llm_base_url: str = ""

@@ -46,6 +46,10 @@ def folder_options(folder: Path) -> dict[str, Any]:
 class Channel(filesystem.Channel):
     """A filesystem channel whose consumers only ever see complete messages."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        os.makedirs(self.processed_folder, exist_ok=True)  # where _get takes files to
+
     # kombu names the argument `message` in AbstractChannel and `payload` here; either fails one.
     def _put(self, queue: Any, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """Put a message on `queue`: written under a hidden name, then renamed into place."""
@@ -62,7 +66,6 @@ class Channel(filesystem.Channel):
     def _get(self, queue: Any, timeout: Any = None) -> Any:
         """Take the oldest complete message of `queue`."""
         wanted = f"{queue}.msg"
-        os.makedirs(self.processed_folder, exist_ok=True)
         for name in sorted(os.listdir(self.data_folder_in)):
             if name.startswith(".") or name.partition(".")[2] != wanted:
                 continue

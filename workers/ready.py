@@ -74,11 +74,12 @@ def check_broker(settings: Settings) -> None:
     """The Celery broker accepts a connection."""
     from kombu import Connection
 
-    from app.celery_app import broker_transport_options
+    from app.celery_app import broker_transport, broker_transport_options
 
     url = settings.celery_broker_url
     with Connection(
         url,
+        transport=broker_transport(settings),
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         transport_options=broker_transport_options(settings),
     ) as conn:

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from app.config import MAX_SECRET_OVERLAP_SECONDS
 from app.models import WebhookAttempt, WebhookDelivery
-from app.webhooks.signing import MAX_SECRET_OVERLAP_SECONDS
 
 
 class AttemptOut(BaseModel):

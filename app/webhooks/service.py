@@ -9,12 +9,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.auth.service import Principal
-from app.config import Settings
+from app.config import MAX_SECRET_OVERLAP_SECONDS, Settings
 from app.errors import Conflict, Invalid, NotFound
 from app.jobs import service as jobs
 from app.models import TERMINAL_STATUSES, DeliveryStatus, WebhookAttempt, WebhookDelivery, utcnow
 from app.webhooks import outbox
-from app.webhooks.signing import MAX_SECRET_OVERLAP_SECONDS, Rotation, rotate_secret
+from app.webhooks.signing import Rotation, rotate_secret
 
 
 def list_deliveries(

@@ -36,10 +36,6 @@ def add_secret(session: Session, *, api_key_id: uuid.UUID) -> WebhookSecret:
     return row
 
 
-# Receivers get a month at most to switch to a new secret; longer keeps a leaked one signing.
-MAX_SECRET_OVERLAP_SECONDS = 30 * 86400
-
-
 @dataclass(frozen=True)
 class Rotation:
     """The outcome of a rotation; `secret` is the only time the new secret is shown."""
