@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from app import __version__
 from app.config import get_settings
+from app.docs import install_offline_docs
 from app.enhance.router import router as enhance_router
 from app.errors import install_error_handlers
 from app.jobs.events import router as job_events_router
@@ -27,7 +28,10 @@ def create_app() -> FastAPI:
         title="Scribe Rabbit",
         version=__version__,
         description="Speaker-attributed transcripts of recordings, as asynchronous jobs.",
+        docs_url=None,  # served from packaged assets instead of a CDN (app/docs.py)
+        redoc_url=None,
     )
+    install_offline_docs(application)
     install_error_handlers(application)
     application.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
     # Added last, so it runs first: every answer (a refused body too) gets its request id.
