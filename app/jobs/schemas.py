@@ -45,6 +45,13 @@ class TranscriptionOptions(BaseModel):
     word_timestamps: bool = True
     vad_filter: bool = True
     initial_prompt: str | None = Field(None, max_length=1000)
+    temperature: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Sampling temperature; absent or 0 decodes greedily and samples hotter only "
+        "where a segment fails its quality checks",
+    )
     hotwords: str | None = Field(None, max_length=500)
     webhook_url: AnyHttpUrl | None = None
     webhook_include_result: bool = Field(
