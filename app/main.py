@@ -13,6 +13,7 @@ from app.jobs.events import router as job_events_router
 from app.jobs.router import router as jobs_router
 from app.limits import BodySizeLimitMiddleware
 from app.logs import configure_logging
+from app.openai_compat.router import router as openai_router
 from app.ops.middleware import RequestContextMiddleware
 from app.ops.router import router as ops_router
 from app.ops.tracing import setup_api_tracing
@@ -40,6 +41,7 @@ def create_app() -> FastAPI:
     application.include_router(transfers_router)
     application.include_router(webhooks_router)
     application.include_router(enhance_router)
+    application.include_router(openai_router)
 
     application.include_router(job_events_router)
     application.include_router(ops_router)
