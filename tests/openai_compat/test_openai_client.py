@@ -139,24 +139,29 @@ def test_stream_sends_the_transcript_as_events(
     assert SPOKEN in _words(done.text)
 
 
-def test_stream_of_a_diarized_transcript_ends_with_its_segments(
-    openai_api: ApiServer, worker: CeleryProcess, api_key: str, pyannote_sample: Path
+def test_stream_of_speaker_labelled_segments_ends_with_them(
+    openai_api: ApiServer, worker: CeleryProcess, api_key: str
 ) -> None:
+    # One speaker per channel (split_channels): speaker-labelled segments without the cost of a
+    # diarization model, which test_diarized_json_labels_speakers runs.
     client = _openai(openai_api, api_key)
-    with (pyannote_sample / "sample.wav").open("rb") as fh:
+    with (SHARED_DATA / "stereo_diarization.wav").open("rb") as fh:
         events = list(
             client.audio.transcriptions.create(
-                model="gpt-4o-transcribe-diarize",
+                model="whisper-1",
                 file=fh,
                 response_format="diarized_json",
                 stream=True,
-                extra_body={"num_speakers": 2},
+                extra_body={"split_channels": "true"},
             )
         )
     segments = [e for e in events if isinstance(e, TranscriptionTextSegmentEvent)]
     done = events[-1]
     assert isinstance(done, TranscriptionTextDoneEvent), events
     assert {s.speaker for s in segments} == {"A", "B"}
+    wizard = {s.speaker for s in segments if "wizard" in _words(s.text)}
+    horizon = {s.speaker for s in segments if "horizon" in _words(s.text)}
+    assert len(wizard) == len(horizon) == 1 and wizard != horizon, segments  # one per channel
     assert _words(" ".join(s.text for s in segments)) == _words(done.text)
 
 
