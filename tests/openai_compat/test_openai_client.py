@@ -3,7 +3,11 @@ real models, and the API key as the client's bearer token."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -103,18 +107,54 @@ def test_each_call_is_an_ordinary_job(
     assert raw.headers["location"] == f"/api/v1/jobs/{job['id']}"
 
 
-def test_diarized_json_labels_speakers(
-    openai_api: ApiServer, worker: CeleryProcess, api_key: str, pyannote_sample: Path
+def _running_job(api: ApiServer, key: str, timeout: float = 600) -> dict[str, Any]:
+    """The key's one job, once its worker is well into it."""
+    deadline = time.monotonic() + timeout
+    jobs: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        answer = httpx.get(f"{api.url}/api/v1/jobs", headers={"X-API-Key": key}, timeout=30)
+        jobs = answer.json()["data"]
+        if jobs and jobs[0]["status"] == "running" and jobs[0]["progress"] >= 15:
+            return dict(jobs[0])
+        if jobs and jobs[0]["status"] not in ("queued", "running"):
+            break
+        time.sleep(0.3)
+    raise AssertionError(f"no running job: {jobs}")
+
+
+def test_diarized_json_labels_speakers_and_survives_the_loss_of_its_worker(
+    openai_api: ApiServer,
+    worker: CeleryProcess,
+    beat: CeleryProcess,
+    api_key: str,
+    pyannote_sample: Path,
 ) -> None:
     client = _openai(openai_api, api_key)
-    with (pyannote_sample / "sample.wav").open("rb") as fh:
-        diarized = client.audio.transcriptions.create(
-            model="gpt-4o-transcribe-diarize",
-            file=fh,
-            response_format="diarized_json",
-            chunking_strategy="auto",
-            extra_body={"num_speakers": 2},
-        )
+    outcome: dict[str, Any] = {}
+
+    def call() -> None:
+        try:
+            with (pyannote_sample / "sample.wav").open("rb") as fh:
+                outcome["raw"] = client.audio.transcriptions.with_raw_response.create(
+                    model="gpt-4o-transcribe-diarize",
+                    file=fh,
+                    response_format="diarized_json",
+                    chunking_strategy="auto",
+                    extra_body={"num_speakers": 2},
+                )
+        except Exception as exc:  # shown by the assertion below
+            outcome["error"] = exc
+
+    waiting = threading.Thread(target=call)
+    waiting.start()
+    running = _running_job(openai_api, api_key)
+    children = worker.children()
+    assert children, "the worker has no pool child"
+    for pid in children:  # the pool process dies mid-job, as on an out-of-memory kill
+        os.kill(pid, signal.SIGKILL)
+    waiting.join(timeout=1500)
+    assert "raw" in outcome, outcome
+    diarized = outcome["raw"].parse()
     assert isinstance(diarized, TranscriptionDiarized)
     assert diarized.task == "transcribe" and abs(diarized.duration - 30.0) < 0.5
     assert {s.speaker for s in diarized.segments} == {"A", "B"}
@@ -122,6 +162,9 @@ def test_diarized_json_labels_speakers(
     assert all(s.type == "transcript.text.segment" and s.start < s.end for s in diarized.segments)
     assert len({s.id for s in diarized.segments}) == len(diarized.segments)
     assert _words(" ".join(s.text for s in diarized.segments)) == _words(diarized.text)
+    # The waiting call got the job's second attempt, run after the reconciler took it back.
+    assert outcome["raw"].headers["x-job-id"] == running["id"]
+    assert _job(openai_api, api_key, running["id"])["attempts"] == 2
 
 
 def test_stream_sends_the_transcript_as_events(
