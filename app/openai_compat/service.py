@@ -185,7 +185,9 @@ def check_audio_call(
         )
     else:
         job["model"] = model
-    diarizing = response_format == "diarized_json" or (name is not None and "diarize" in name)
+    diarizing = response_format == "diarized_json" or (
+        name is not None and is_openai_model(name) and "diarize" in name
+    )
     if diarizing and "diarize" not in extras and "split_channels" not in extras:
         job["diarize"] = True
     if language is not None:
