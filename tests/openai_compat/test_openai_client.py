@@ -107,11 +107,13 @@ def test_each_call_is_an_ordinary_job(
     assert raw.headers["location"] == f"/api/v1/jobs/{job['id']}"
 
 
-def _running_job(api: ApiServer, key: str, timeout: float = 600) -> dict[str, Any]:
-    """The key's one job, once its worker is well into it."""
+def _running_job(
+    api: ApiServer, key: str, call: dict[str, Any], timeout: float = 600
+) -> dict[str, Any]:
+    """The key's one job, once its worker is well into it (unless the call failed at once)."""
     deadline = time.monotonic() + timeout
     jobs: list[dict[str, Any]] = []
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and "error" not in call:
         answer = httpx.get(f"{api.url}/api/v1/jobs", headers={"X-API-Key": key}, timeout=30)
         jobs = answer.json()["data"]
         if jobs and jobs[0]["status"] == "running" and jobs[0]["progress"] >= 15:
@@ -119,7 +121,7 @@ def _running_job(api: ApiServer, key: str, timeout: float = 600) -> dict[str, An
         if jobs and jobs[0]["status"] not in ("queued", "running"):
             break
         time.sleep(0.3)
-    raise AssertionError(f"no running job: {jobs}")
+    raise AssertionError(f"no running job: {jobs} {call}")
 
 
 def test_diarized_json_labels_speakers_and_survives_the_loss_of_its_worker(
@@ -147,7 +149,7 @@ def test_diarized_json_labels_speakers_and_survives_the_loss_of_its_worker(
 
     waiting = threading.Thread(target=call)
     waiting.start()
-    running = _running_job(openai_api, api_key)
+    running = _running_job(openai_api, api_key, outcome)
     children = worker.children()
     assert children, "the worker has no pool child"
     for pid in children:  # the pool process dies mid-job, as on an out-of-memory kill
