@@ -115,6 +115,7 @@ def _running_job(
     jobs: list[dict[str, Any]] = []
     while time.monotonic() < deadline and "error" not in call:
         answer = httpx.get(f"{api.url}/api/v1/jobs", headers={"X-API-Key": key}, timeout=30)
+        assert answer.status_code == 200, answer.text
         jobs = answer.json()["data"]
         if jobs and jobs[0]["status"] == "running" and jobs[0]["progress"] >= 15:
             return dict(jobs[0])
