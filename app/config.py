@@ -141,6 +141,13 @@ class Settings(BaseSettings):
     # Live job status (Server-Sent Events): how often the stream looks at the job.
     job_events_poll_seconds: float = Field(default=0.5, gt=0)
 
+    # --- OpenAI-compatible endpoint (POST /v1/audio/transcriptions and /translations) ----------
+    # How long such a request waits for its job (an ordinary job on the queue) before it answers
+    # 504 with the job's id; the job goes on and stays readable under /api/v1/jobs/{id}. Keep it
+    # below the idle timeout of any proxy in front of the API (the AWS load balancer here: 300 s)
+    # and the client's own timeout (the openai library: 600 s).
+    openai_wait_seconds: float = Field(default=240, gt=0)
+
     # --- Inputs and storage ---------------------------------------------------------------------
     # Outbound network guard (app/netguard.py) for URL inputs and webhooks: internal addresses are
     # refused unless inside one of these CIDR ranges (comma-separated; empty by default).

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -63,6 +67,66 @@ class Invalid(DomainError):
     code = "invalid_request"
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a request: its field ("" for the whole body), a code a client can
+    act on, and a message."""
+
+    field: str
+    code: str
+    message: str
+
+
+class InvalidRequest(Invalid):
+    """Every problem found in one request, answered together as one 422: the problem's own code
+    when there is one, else `invalid_request`, and each problem in `details`."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        code = problems[0].code if len(problems) == 1 else "invalid_request"
+        message = "; ".join(
+            f"{p.field}: {p.message.rstrip('.')}" if p.field else p.message.rstrip(".")
+            for p in problems
+        )
+        super().__init__(message, code=code)
+        self.problems = list(problems)
+        self.details = [{"field": p.field, "code": p.code, "msg": p.message} for p in problems]
+
+
+def schema_problems(errors: Sequence[Any]) -> list[Problem]:
+    """Pydantic's errors as problems (code `invalid_request`), without the `body` prefix."""
+    return [
+        Problem(
+            ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
+            "invalid_request",
+            str(err["msg"]),
+        )
+        for err in errors
+    ]
+
+
+@cache
+def _field_adapter(schema: type[BaseModel], name: str) -> TypeAdapter[Any]:
+    field = schema.model_fields[name]
+    return TypeAdapter(Annotated[field.annotation, field])  # type: ignore[arg-type]
+
+
+def sound_values(schema: type[BaseModel], data: Any, errors: Sequence[Any]) -> dict[str, Any]:
+    """The fields of `data` that are valid on their own when the whole failed `schema`, so the
+    server-side checks can still look at them (field validators of the model do not run)."""
+    if not isinstance(data, dict):
+        return {}
+    failed = {str(err["loc"][0]) for err in errors if err.get("loc")}
+    values: dict[str, Any] = {}
+    for name in schema.model_fields:
+        if name in failed or name not in data:
+            continue
+        try:
+            values[name] = _field_adapter(schema, name).validate_python(data[name])
+        except ValidationError:
+            continue
+    return values
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     """The JSON body of an error answer."""
     error: dict[str, Any] = {"code": code, "message": message}
@@ -90,7 +154,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
         headers = getattr(exc, "headers", None)  # e.g. Retry-After on a quota refusal
-        return JSONResponse(error_body(exc.code, exc.message), exc.status_code, headers=headers)
+        details = getattr(exc, "details", None)  # e.g. every problem of an InvalidRequest
+        return JSONResponse(
+            error_body(exc.code, exc.message, details), exc.status_code, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

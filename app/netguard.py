@@ -41,11 +41,14 @@ _LEGACY_IPV4 = re.compile(r"^(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+)){0,3}\.
 
 
 class BlockedDestination(Exception):
-    """A URL the guard refuses; `reason` says why in words a user can act on."""
+    """A URL the guard refuses; `reason` says why in words a user can act on, and `code` is
+    `url_unresolvable` when the host name does not resolve (a typo, or no DNS from here) and
+    `url_not_allowed` when the URL or its addresses may not be reached."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, code: str = "url_not_allowed") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.code = code
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -142,7 +145,8 @@ def resolve_destination(
             names = (resolver or system_resolver)(host, parsed.port or _default_port(parsed))
         except (OSError, UnicodeError) as exc:
             raise BlockedDestination(
-                f"The host {host!r} could not be resolved ({exc}); check the URL."
+                f"The host {host!r} could not be resolved ({exc}); check the URL.",
+                code="url_unresolvable",
             ) from None
         addresses = []
         for name in names:
@@ -153,7 +157,9 @@ def resolve_destination(
                     f"The host {host!r} resolved to something that is not an address."
                 ) from None
         if not addresses:
-            raise BlockedDestination(f"The host {host!r} has no addresses; check the URL.")
+            raise BlockedDestination(
+                f"The host {host!r} has no addresses; check the URL.", code="url_unresolvable"
+            )
     for address in addresses:
         reason = _refusal(address, settings)
         if reason is not None:
@@ -270,7 +276,7 @@ def guarded_stream(
             if redirects == 0:
                 raise
             raise BlockedDestination(
-                f"The URL redirected to {_shown(current)}: {exc.reason}"
+                f"The URL redirected to {_shown(current)}: {exc.reason}", code=exc.code
             ) from None
         client, response = _open(
             method,

@@ -21,6 +21,11 @@ import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 
+# Imported while the module loads, before requests run in threads: limits reads
+# sys.modules["redis"].__version__ without waiting for an import another thread has under way
+# (limits.util.get_dependency), so two first requests of a fresh process could see a half-made
+# module ("minimum version of 3.0 for 'redis' ... Found version: 0.0.0") and answer 500.
+import redis  # noqa: F401
 from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
 from limits.storage import storage_from_string

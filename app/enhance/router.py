@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from app.auth.deps import PrincipalDep
@@ -13,6 +15,7 @@ from app.config import get_settings
 from app.db import SessionDep
 from app.enhance import service
 from app.enhance.schemas import EnhancementOut, EnhanceRequest
+from app.errors import ApiError
 from app.jobs.dispatch import publish_job
 from app.jobs.schemas import JobOut, job_out
 from app.ops.metrics import record_job_submitted
@@ -21,9 +24,17 @@ from app.storage import get_storage
 router = APIRouter(prefix="/api/v1", tags=["enhanced-ai"])
 
 
+_ENHANCE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": EnhanceRequest.model_json_schema()}},
+    }
+}
+
+
 def _create(session: Session, principal: Principal, body: EnhanceRequest) -> JobOut:
     job, task_id = service.create_enhancement(
-        session, principal=principal, request=body, settings=get_settings()
+        session, principal=principal, request=body, settings=get_settings(), checked=True
     )
     session.commit()
     publish_job(job.id, job.kind, task_id)
@@ -31,12 +42,18 @@ def _create(session: Session, principal: Principal, body: EnhanceRequest) -> Job
     return job_out(job)
 
 
-@router.post("/enhanced-ai", status_code=202, response_model=JobOut)
-def create_enhancement(
-    body: EnhanceRequest, response: Response, session: SessionDep, principal: PrincipalDep
+@router.post("/enhanced-ai", status_code=202, response_model=JobOut, openapi_extra=_ENHANCE_BODY)
+async def create_enhancement(
+    request: Request, response: Response, session: SessionDep, principal: PrincipalDep
 ) -> JobOut:
     """Queue a summary and entity extraction of a succeeded transcription (a job of its own)."""
-    out = _create(session, principal, body)
+    try:
+        data = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
+    # Schema, model and webhook checks together, so one 422 lists every problem.
+    body = await run_in_threadpool(service.check_enhance_request, data, settings=get_settings())
+    out = await run_in_threadpool(_create, session, principal, body)
     response.headers["Location"] = f"/api/v1/enhanced-ai/{out.id}"
     return out
 

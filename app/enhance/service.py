@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.auth.quotas import check_active_jobs
 from app.auth.service import Principal
 from app.config import Settings
 from app.enhance.schemas import EnhanceRequest
-from app.errors import Conflict, Invalid, NotFound
+from app.errors import (
+    Conflict,
+    DomainError,
+    Invalid,
+    InvalidRequest,
+    NotFound,
+    Problem,
+    schema_problems,
+    sound_values,
+)
 from app.jobs import service as jobs
 from app.jobs.dispatch import prepare_dispatch
 from app.models import Job, JobStatus
@@ -22,19 +33,71 @@ from app.webhooks.destinations import check_webhook_url
 KIND = "enhancement"
 
 
-def create_enhancement(
-    session: Session, *, principal: Principal, request: EnhanceRequest, settings: Settings
-) -> tuple[Job, str]:
-    """Add a queued enhancement job and its task id; the caller commits, then publishes."""
-    if not (request.enable_summarization or request.enable_entity_extraction):
-        raise Invalid("enable at least one of enable_summarization and enable_entity_extraction")
-    if request.llm_model and settings.enhancement_provider != "openai":
-        raise Invalid(
-            "llm_model needs the OpenAI-compatible provider; this server runs the offline one",
-            code="llm_model_unavailable",
+def enhancement_problems(values: Mapping[str, Any], *, settings: Settings) -> list[Problem]:
+    """Every server-side problem of an enhancement request (its schema-valid fields)."""
+    problems: list[Problem] = []
+    summary = values.get("enable_summarization", True)
+    if not (summary or values.get("enable_entity_extraction", True)):
+        problems.append(
+            Problem(
+                "",
+                "nothing_to_do",
+                "enable at least one of enable_summarization and enable_entity_extraction",
+            )
         )
-    if request.webhook_url is not None:
-        check_webhook_url(str(request.webhook_url), settings=settings)
+    if values.get("llm_model") and settings.enhancement_provider != "openai":
+        problems.append(
+            Problem(
+                "llm_model",
+                "llm_model_unavailable",
+                f"llm_model {values['llm_model']!r} needs the OpenAI-compatible provider "
+                "(ENHANCEMENT_PROVIDER=openai); this server runs the offline one: leave "
+                "llm_model out",
+            )
+        )
+    webhook_url = values.get("webhook_url")
+    if webhook_url is not None:
+        try:
+            check_webhook_url(str(webhook_url), settings=settings)
+        except DomainError as exc:
+            problems.append(
+                Problem("webhook_url", exc.code, exc.message.removeprefix("webhook_url: "))
+            )
+    return problems
+
+
+def check_enhance_request(data: Any, *, settings: Settings) -> EnhanceRequest:
+    """Validate an enhancement request and run the server-side checks; InvalidRequest (a 422)
+    lists every problem. Resolves the webhook's host: call it from a worker thread."""
+    try:
+        request = EnhanceRequest.model_validate(data)
+        values: dict[str, Any] = dict(request)
+        problems: list[Problem] = []
+    except ValidationError as exc:
+        request = None
+        problems = schema_problems(exc.errors())
+        values = sound_values(EnhanceRequest, data, exc.errors())
+    problems.extend(enhancement_problems(values, settings=settings))
+    if problems:
+        raise InvalidRequest(problems)
+    assert request is not None
+    return request
+
+
+def create_enhancement(
+    session: Session,
+    *,
+    principal: Principal,
+    request: EnhanceRequest,
+    settings: Settings,
+    checked: bool = False,
+) -> tuple[Job, str]:
+    """Add a queued enhancement job and its task id; the caller commits, then publishes.
+
+    `checked`: the request already passed `check_enhance_request`.
+    """
+    if not checked and (problems := enhancement_problems(dict(request), settings=settings)):
+        raise InvalidRequest(problems)
     source = jobs.get_job(session, principal=principal, job_id=request.transcription_job_id)
     if source.kind != "transcription":
         raise Invalid(f"job {source.id} is a {source.kind} job, not a transcription")

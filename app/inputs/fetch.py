@@ -63,7 +63,7 @@ def fetch_url(
                         )
                     out.write(chunk)
     except BlockedDestination as exc:
-        raise PipelineError("url_not_allowed", exc.reason) from None
+        raise PipelineError(exc.code, exc.reason) from None
     except httpx.TooManyRedirects:
         raise PipelineError(
             "input_unavailable",

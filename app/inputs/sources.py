@@ -68,4 +68,4 @@ def check_url_input(url: str, *, settings: Settings, resolver: Resolver | None =
     try:
         check_destination(url, settings=settings, resolver=resolver)
     except BlockedDestination as exc:
-        raise InputRefused(exc.reason) from None
+        raise InputRefused(exc.reason, code=exc.code) from None

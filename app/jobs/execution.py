@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -26,6 +27,7 @@ from app.config import Settings, get_settings
 from app.db import session_scope
 from app.jobs import state
 from app.jobs.errors import JobCanceled, JobError
+from app.jobs.partial import PartialSegments, wants_partial_segments
 from app.jobs.state import Claim
 from app.ops.metrics import JobRecorder
 from app.pipeline.errors import PipelineError
@@ -242,14 +244,21 @@ def transcribe_job(
     with tempfile.TemporaryDirectory() as tmp:
         monitor.report("fetching", 0)
         path = _fetch_input(claim, Path(tmp), storage, settings)
-        result = transcribe_file(
-            path,
-            claim.options,
-            settings=settings,
-            progress=monitor.report,
-            should_stop=monitor.check,
-            job_id=str(claim.job_id),
-        )
+        with ExitStack() as stack:
+            partial = (  # segments for a client streaming this job (OpenAI stream=true)
+                stack.enter_context(PartialSegments(claim.job_id, storage))
+                if wants_partial_segments(claim.options)
+                else None
+            )
+            result = transcribe_file(
+                path,
+                claim.options,
+                settings=settings,
+                progress=monitor.report,
+                should_stop=monitor.check,
+                job_id=str(claim.job_id),
+                on_segment=partial.add if partial else None,
+            )
     monitor.report("storing", 97)
     keys = _store_artifacts(result, claim.job_id, storage)
     return Finished(

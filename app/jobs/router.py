@@ -8,8 +8,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
@@ -18,9 +16,9 @@ from app.auth.service import Principal
 from app.config import get_settings
 from app.db import SessionDep
 from app.errors import ApiError
-from app.inputs.sources import check_url_input
 from app.jobs import service
 from app.jobs.dispatch import publish_job
+from app.jobs.intake import check_transcription_request
 from app.jobs.schemas import (
     JobOut,
     JobPage,
@@ -55,13 +53,6 @@ _TRANSCRIBE_BODY: dict[str, Any] = {
 }
 
 
-def _validate(model: type[TranscriptionOptions], data: Any) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors()) from None
-
-
 def _commit_and_publish(session: Session, job: Job, task_id: str) -> Job:
     session.commit()
     record_job_submitted(job.kind)
@@ -84,8 +75,7 @@ def _create_from_url(session: Session, principal: Principal, body: TranscribeUrl
             storage=get_storage(),
         )
     else:
-        assert body.url is not None
-        check_url_input(body.url, settings=settings)  # refuse now what the worker may not read
+        assert body.url is not None  # checked by the URL guard in check_transcription_request
         source = service.JobInputSpec(input_url=body.url)
     job, task_id = service.create_job(
         session,
@@ -94,6 +84,7 @@ def _create_from_url(session: Session, principal: Principal, body: TranscribeUrl
         source=source,
         settings=settings,
         job_id=job_id,
+        checked=True,
     )
     return _commit_and_publish(session, job, task_id)
 
@@ -101,8 +92,7 @@ def _create_from_url(session: Session, principal: Principal, body: TranscribeUrl
 def _create_from_upload(
     session: Session, principal: Principal, upload: UploadFile, options: TranscriptionOptions
 ) -> Job:
-    settings = get_settings()
-    service.check_options(options, settings=settings)  # refuse before storing anything
+    settings = get_settings()  # the options were checked before anything is stored
     storage = get_storage()
     job_id = uuid.uuid4()
     key = input_key(job_id)
@@ -120,6 +110,7 @@ def _create_from_upload(
             ),
             settings=settings,
             job_id=job_id,
+            checked=True,
         )
         return _commit_and_publish(session, job, task_id)
     except BaseException:
@@ -138,7 +129,9 @@ async def transcribe(
             data = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
-        body = _validate(TranscribeUrlRequest, data)
+        body = await run_in_threadpool(
+            check_transcription_request, data, TranscribeUrlRequest, settings=get_settings()
+        )
         job = await run_in_threadpool(_create_from_url, session, principal, body)
     elif content_type == "multipart/form-data":
         async with request.form(max_files=1, max_fields=len(_OPTION_FIELDS) + 1) as form:
@@ -148,7 +141,9 @@ async def transcribe(
                     422, "missing_file", "Send the recording in a multipart field 'file'."
                 )
             fields = {k: v for k, v in form.multi_items() if k != "file" and v != ""}
-            options = _validate(TranscriptionOptions, fields)
+            options = await run_in_threadpool(
+                check_transcription_request, fields, TranscriptionOptions, settings=get_settings()
+            )
             job = await run_in_threadpool(_create_from_upload, session, principal, upload, options)
     else:
         raise ApiError(

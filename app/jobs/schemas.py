@@ -19,13 +19,23 @@ WHISPER_LANGUAGES = frozenset(
     "uk ur uz vi yi yo zh yue".split()
 )
 
+# The ASR engines this server runs; `engine` in a request must name one of them.
+KNOWN_ENGINES = ("faster-whisper",)
+
 
 class TranscriptionOptions(BaseModel):
     """What a client may ask of a transcription."""
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str | None = Field(None, description="ASR model name; the server default when absent")
+    engine: str | None = Field(
+        None, description=f"ASR engine: {', '.join(KNOWN_ENGINES)} (the only one known)"
+    )
+    model: str | None = Field(
+        None,
+        description="ASR model, one of the server's ASR_MODELS (a packaged name, a Hugging Face "
+        "id or a local folder); the server default (ASR_MODEL) when absent",
+    )
     language: str | None = Field(None, description="ISO 639-1 code; detected when absent")
     task: Literal["transcribe", "translate"] = "transcribe"
     diarize: bool = False
@@ -35,6 +45,13 @@ class TranscriptionOptions(BaseModel):
     word_timestamps: bool = True
     vad_filter: bool = True
     initial_prompt: str | None = Field(None, max_length=1000)
+    temperature: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Sampling temperature; absent or 0 decodes greedily and samples hotter only "
+        "where a segment fails its quality checks",
+    )
     hotwords: str | None = Field(None, max_length=500)
     webhook_url: AnyHttpUrl | None = None
     webhook_include_result: bool = Field(

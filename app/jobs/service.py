@@ -6,6 +6,7 @@ import base64
 import binascii
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,9 +17,9 @@ from sqlalchemy.orm import Session
 from app.auth.quotas import check_active_jobs
 from app.auth.service import Principal
 from app.config import Settings
-from app.errors import Conflict, DomainError, Invalid, NotFound
+from app.errors import Conflict, DomainError, Invalid, InvalidRequest, NotFound, Problem
 from app.jobs.dispatch import prepare_dispatch
-from app.jobs.schemas import TranscriptionOptions
+from app.jobs.schemas import KNOWN_ENGINES, TranscriptionOptions
 from app.models import TERMINAL_STATUSES, Job, JobStatus, utcnow
 from app.storage import ObjectNotFound, Storage, StorageUnavailable, job_prefix
 from app.webhooks import outbox
@@ -52,30 +53,95 @@ class JobInputSpec:
     size_bytes: int | None = None
 
 
-def check_options(options: TranscriptionOptions, *, settings: Settings) -> dict[str, Any]:
-    """Server-side checks of options against this deployment; returns what is stored."""
-    model = options.model or settings.asr_model
-    if model not in settings.asr_models and model != settings.asr_model:
-        allowed = ", ".join(sorted({settings.asr_model, *settings.asr_models}))
-        raise Invalid(f"model {model!r} is not available here; choose one of: {allowed}")
+def option_problems(values: Mapping[str, Any], *, settings: Settings) -> list[Problem]:
+    """Every server-side problem of a job's options against this deployment.
+
+    `values` holds the options that passed the schema (absent ones take their defaults), so a
+    request with schema errors still has its other options checked.
+    """
+    problems: list[Problem] = []
+    engine = values.get("engine")
+    if engine is not None and engine not in KNOWN_ENGINES:
+        problems.append(
+            Problem(
+                "engine",
+                "unknown_engine",
+                f"unknown engine {engine!r}; this server runs: {', '.join(KNOWN_ENGINES)}",
+            )
+        )
+    model = values.get("model") or settings.asr_model
+    allowed = sorted({settings.asr_model, *settings.asr_models})
+    if model not in allowed:
+        problems.append(
+            Problem(
+                "model",
+                "model_unavailable",
+                f"model {model!r} is not available here; choose one of: {', '.join(allowed)}. "
+                "This server loads only the models its ASR_MODELS lists (weights that ship as "
+                "packages, local folders, or Hugging Face ids it may read) and fetches nothing "
+                "from a model hub for a request",
+            )
+        )
+    language = values.get("language")
+    language = language.strip().lower() if isinstance(language, str) else None
     if model.endswith(".en"):
-        if options.task == "translate":
-            raise Invalid(f"model {model!r} is English-only and cannot translate")
-        if options.language not in (None, "en"):
-            raise Invalid(f"model {model!r} is English-only; language must be 'en' or absent")
-    for field in ("num_speakers", "min_speakers", "max_speakers"):
-        value = getattr(options, field)
+        if values.get("task") == "translate":
+            problems.append(
+                Problem(
+                    "task",
+                    "translation_unsupported",
+                    f"model {model!r} is English-only and cannot translate",
+                )
+            )
+        if language not in (None, "en"):
+            problems.append(
+                Problem(
+                    "language",
+                    "language_unsupported",
+                    f"model {model!r} is English-only; language must be 'en' or absent",
+                )
+            )
+    for name in ("num_speakers", "min_speakers", "max_speakers"):
+        value = values.get(name)
         if value is not None and value > settings.max_speakers:
-            raise Invalid(f"{field} must be at most {settings.max_speakers}")
-    if options.retention is not None and options.retention.total_seconds() > (
-        settings.max_retention_days * 86400
-    ):
-        raise Invalid(f"retention must be at most {settings.max_retention_days:g} days")
-    if options.webhook_url is not None:
-        check_webhook_url(str(options.webhook_url), settings=settings)
+            problems.append(
+                Problem(name, "too_many_speakers", f"must be at most {settings.max_speakers}")
+            )
+    retention = values.get("retention")
+    if retention is not None and retention.total_seconds() > settings.max_retention_days * 86400:
+        problems.append(
+            Problem(
+                "retention",
+                "retention_too_long",
+                f"must be at most {settings.max_retention_days:g} days",
+            )
+        )
+    webhook_url = values.get("webhook_url")
+    if webhook_url is not None:
+        try:
+            check_webhook_url(str(webhook_url), settings=settings)
+        except DomainError as exc:
+            problems.append(
+                Problem("webhook_url", exc.code, exc.message.removeprefix("webhook_url: "))
+            )
+    return problems
+
+
+def stored_options(options: TranscriptionOptions, *, settings: Settings) -> dict[str, Any]:
+    """The options as a job row keeps them (defaults filled in)."""
     stored = options.model_dump(mode="json", exclude={"recording_id"})
-    stored["model"] = model
+    stored["model"] = options.model or settings.asr_model
+    stored["engine"] = options.engine or KNOWN_ENGINES[0]
     return stored
+
+
+def check_options(options: TranscriptionOptions, *, settings: Settings) -> dict[str, Any]:
+    """Server-side checks of options against this deployment (InvalidRequest lists every
+    problem); returns what is stored."""
+    problems = option_problems(dict(options), settings=settings)
+    if problems:
+        raise InvalidRequest(problems)
+    return stored_options(options, settings=settings)
 
 
 def create_job(
@@ -86,15 +152,22 @@ def create_job(
     source: JobInputSpec,
     settings: Settings,
     job_id: uuid.UUID | None = None,
+    checked: bool = False,
 ) -> tuple[Job, str]:
-    """Add a queued job and its task id; the caller commits, then publishes."""
+    """Add a queued job and its task id; the caller commits, then publishes.
+
+    `checked`: the options already passed `check_options` (app.jobs.intake), so the network
+    checks of a webhook URL are not made twice.
+    """
     check_active_jobs(session, key_id=principal.key_id, settings=settings)  # 429 over the cap
     job = Job(
         id=job_id or uuid.uuid4(),
         owner=principal.owner,
         api_key_id=principal.key_id,
         status=JobStatus.QUEUED,
-        options=check_options(options, settings=settings),
+        options=stored_options(options, settings=settings)
+        if checked
+        else check_options(options, settings=settings),
         recording_id=options.recording_id,
         input_key=source.input_key,
         input_url=source.input_url,

@@ -67,6 +67,9 @@ class AsrRequest:
     initial_prompt: str | None = None
     hotwords: str | None = None
     beam_size: int = 5
+    # None or 0: faster-whisper's fallback (start greedy, sample hotter when a segment fails its
+    # compression or log-probability checks), which is what OpenAI's temperature=0 means too.
+    temperature: float | None = None
 
 
 class AsrEngine(Protocol):
@@ -82,8 +85,10 @@ class AsrEngine(Protocol):
         *,
         on_progress: Callable[[float], None],
         should_stop: Callable[[], None],
+        on_segment: Callable[[AsrSegment], None] | None = None,
     ) -> AsrResult:
-        """Transcribe; `on_progress` gets 0..1, `should_stop` raises to abort."""
+        """Transcribe; `on_progress` gets 0..1, `should_stop` raises to abort, `on_segment`
+        gets each segment as soon as it is decoded."""
 
 
 def _package_dir(module: str, sub: str) -> Path | None:
@@ -202,8 +207,12 @@ class FasterWhisperEngine:
         *,
         on_progress: Callable[[float], None],
         should_stop: Callable[[], None],
+        on_segment: Callable[[AsrSegment], None] | None = None,
     ) -> AsrResult:
         duration = audio.size / SAMPLE_RATE
+        extra: dict[str, Any] = {}
+        if request.temperature:
+            extra["temperature"] = request.temperature
         segments_iter, info = self.model.transcribe(
             audio,
             language=request.language,
@@ -213,6 +222,7 @@ class FasterWhisperEngine:
             vad_filter=request.vad_filter,
             initial_prompt=request.initial_prompt,
             hotwords=request.hotwords,
+            **extra,
         )
         segments: list[AsrSegment] = []
         for seg in segments_iter:  # decoding happens lazily, one segment at a time
@@ -231,6 +241,8 @@ class FasterWhisperEngine:
                     no_speech_prob=float(seg.no_speech_prob),
                 )
             )
+            if on_segment is not None:
+                on_segment(segments[-1])
             on_progress(min(1.0, seg.end / duration) if duration else 1.0)
         on_progress(1.0)
         return AsrResult(

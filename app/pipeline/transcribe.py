@@ -12,7 +12,7 @@ from typing import Any
 
 from app.config import Settings
 from app.pipeline import audio as media
-from app.pipeline.asr import AsrRequest, get_asr_engine
+from app.pipeline.asr import AsrRequest, AsrSegment, get_asr_engine
 from app.pipeline.diarize import Diarization, SpeakerHints, Turn, get_diarizer
 from app.pipeline.errors import PipelineError
 from app.pipeline.merge import SpeakerSegment, attribute_speakers, relabel_by_first_turn
@@ -60,8 +60,13 @@ def transcribe_file(
     should_stop: StopFn,
     job_id: str | None = None,
     recording_id: str | None = None,
+    on_segment: Callable[[AsrSegment], None] | None = None,
 ) -> Result:
-    """Probe, decode, transcribe and (if asked) diarize one file; returns the JSON result."""
+    """Probe, decode, transcribe and (if asked) diarize one file; returns the JSON result.
+
+    `on_segment` gets each ASR segment as it is decoded (before speakers are known); per-channel
+    transcription does not call it, its segments come channel after channel.
+    """
     timings: dict[str, float] = {}
     started = time.perf_counter()
 
@@ -106,6 +111,7 @@ def transcribe_file(
         initial_prompt=options.get("initial_prompt"),
         hotwords=options.get("hotwords"),
         beam_size=settings.asr_beam_size,
+        temperature=options.get("temperature"),
     )
     tick = time.perf_counter()
     asr = engine.transcribe(
@@ -115,6 +121,7 @@ def transcribe_file(
             "transcribing", round(asr_start + f * (asr_end - asr_start))
         ),
         should_stop=should_stop,
+        on_segment=on_segment,
     )
     timings["asr"] = time.perf_counter() - tick
 
@@ -268,6 +275,7 @@ def _transcribe_channels(
         initial_prompt=options.get("initial_prompt"),
         hotwords=options.get("hotwords"),
         beam_size=settings.asr_beam_size,
+        temperature=options.get("temperature"),
     )
     segments: list[SpeakerSegment] = []
     turns: list[Turn] = []

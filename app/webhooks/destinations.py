@@ -13,4 +13,4 @@ def check_webhook_url(url: str, *, settings: Settings) -> None:
     try:
         check_destination(url, settings=settings)
     except BlockedDestination as exc:
-        raise Invalid(f"webhook_url: {exc.reason}", code="webhook_url_not_allowed") from None
+        raise Invalid(f"webhook_url: {exc.reason}", code=f"webhook_{exc.code}") from None

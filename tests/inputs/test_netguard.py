@@ -625,3 +625,32 @@ def test_fetch_reports_http_errors_and_empty_bodies(tmp_path: Path, allowed_serv
     with pytest.raises(PipelineError) as failed:
         fetch_url(f"{allowed_server.base}/empty.wav", tmp_path / "x", settings=_allowing())
     assert failed.value.code == "empty_audio"
+
+
+def test_a_host_that_does_not_resolve_has_its_own_code(tmp_path: Path) -> None:
+    from app.inputs.sources import InputRefused, check_url_input
+
+    def no_answer(host: str, port: int) -> Sequence[str]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    settings = strict_settings()
+    with pytest.raises(BlockedDestination) as refused:
+        check_destination(
+            "https://recordings.example.com/a.wav", settings=settings, resolver=no_answer
+        )
+    assert refused.value.code == "url_unresolvable"
+    assert "could not be resolved" in refused.value.reason
+    with pytest.raises(InputRefused) as at_intake:
+        check_url_input("http://recordings.invalid/a.wav", settings=settings)
+    assert at_intake.value.code == "url_unresolvable"
+    with pytest.raises(PipelineError) as in_worker:
+        fetch_url(
+            "https://recordings.example.com/a.wav",
+            tmp_path / "in",
+            settings=settings,
+            resolver=no_answer,
+        )
+    assert in_worker.value.code == "url_unresolvable"
+    with pytest.raises(BlockedDestination) as private:
+        check_destination("http://10.0.0.1/a.wav", settings=settings)
+    assert private.value.code == "url_not_allowed"

@@ -1,0 +1,1 @@
+"""The OpenAI-compatible audio API (/v1/audio/transcriptions, /v1/audio/translations)."""
