@@ -8,7 +8,9 @@ from app import __version__
 from app.config import get_settings
 from app.enhance.router import router as enhance_router
 from app.errors import install_error_handlers
+from app.jobs.catalog import router as catalog_router
 from app.jobs.events import router as job_events_router
+from app.jobs.review_router import router as review_router
 from app.jobs.router import router as jobs_router
 from app.limits import BodySizeLimitMiddleware
 from app.logs import configure_logging
@@ -33,6 +35,8 @@ def create_app() -> FastAPI:
     # Added last, so it runs first: every answer (a refused body too) gets its request id.
     application.add_middleware(RequestContextMiddleware)
     application.include_router(jobs_router)
+    application.include_router(review_router)
+    application.include_router(catalog_router)
     application.include_router(transfers_router)
     application.include_router(webhooks_router)
     application.include_router(enhance_router)
