@@ -18,6 +18,7 @@ from app.ops.middleware import RequestContextMiddleware
 from app.ops.router import router as ops_router
 from app.ops.tracing import setup_api_tracing
 from app.transfers.router import router as transfers_router
+from app.web.router import install_web_app
 from app.webhooks.router import router as webhooks_router
 
 
@@ -43,6 +44,7 @@ def create_app() -> FastAPI:
 
     application.include_router(job_events_router)
     application.include_router(ops_router)
+    install_web_app(application)
     setup_api_tracing(application, settings)
     return application
 

@@ -159,6 +159,8 @@ def set_speaker_names(
     if len(update) > MAX_SPEAKERS_NAMED:
         raise Invalid(f"name at most {MAX_SPEAKERS_NAMED} speakers at once")
     labels = speaker_labels(read_result(job, storage))
+    # Two renames at once must not lose one: the row is locked while the map is merged.
+    session.refresh(job, with_for_update=True)
     job.speaker_names = merge_names(job.speaker_names or {}, update, labels=labels)
     session.flush()
     return job

@@ -1,0 +1,441 @@
+// The job list and the upload form.
+
+import { api, ApiError, ownUrl, send } from "./api.js";
+import { bytes, clock, fill, h, say, when } from "./dom.js";
+import { isTerminal, watchJob } from "./live.js";
+
+const MAX_STREAMS = 4; // browsers allow six connections per host; leave room for the rest
+const PAGE = 25;
+const STATUS_TEXT = {
+  queued: "Queued",
+  running: "Running",
+  succeeded: "Done",
+  failed: "Failed",
+  canceled: "Canceled",
+};
+
+let catalog = null; // GET /models, once per page load
+
+export function jobName(job, jobs) {
+  if (job.kind === "enhancement") {
+    const source = jobs && jobs.get(job.options.transcription_job_id);
+    return `Summary of ${source ? jobName(source) : "a transcription"}`;
+  }
+  return job.input.filename || job.recording_id || job.input.url || `Job ${job.id.slice(0, 8)}`;
+}
+
+export function statusBadge(job) {
+  return h("span", { class: `badge status-${job.status}` }, STATUS_TEXT[job.status] || job.status);
+}
+
+export function progressBar(job) {
+  const label = job.stage ? `${job.stage} ${job.progress}%` : `${job.progress}%`;
+  return h(
+    "div",
+    { class: "progress-line" },
+    h("progress", { max: 100, value: job.progress, "aria-label": `Progress ${label}` }),
+    h("span", { class: "muted small" }, label),
+  );
+}
+
+export function renderJobs(main, signal) {
+  const jobs = new Map(); // id -> job, as shown
+  const rows = new Map(); // id -> <tr>
+  const streams = new Map(); // id -> AbortController
+  let nextCursor = null;
+
+  const tbody = h("tbody");
+  const empty = h("p", { class: "muted empty", hidden: true }, "No jobs yet. Upload a recording to start.");
+  const listStatus = h("p", { class: "status", role: "status", "aria-live": "polite" });
+  const more = h("button", { type: "button", class: "button ghost", hidden: true, onclick: () => load(true) }, "Load more");
+  const uploads = h("ul", { class: "uploads", "aria-live": "polite" });
+
+  const form = optionsForm();
+  const fileInput = h("input", {
+    id: "file",
+    type: "file",
+    class: "visually-hidden",
+    accept: "audio/*,video/*,.flac,.mp3,.wav,.m4a,.ogg,.opus,.webm,.mp4,.mkv,.mov,.aac,.amr,.wma",
+    multiple: true,
+    onchange() {
+      startUploads([...fileInput.files]);
+      fileInput.value = "";
+    },
+  });
+  const dropzone = h(
+    "div",
+    { class: "dropzone", id: "dropzone" },
+    fileInput,
+    h(
+      "label",
+      { for: "file", class: "dropzone-label" },
+      h("strong", {}, "Drop recordings here"),
+      h("span", {}, " or "),
+      h("span", { class: "linklike" }, "choose files"),
+      h("span", { class: "muted small block" }, "Audio or video. Each file starts a job with the options below."),
+    ),
+  );
+  for (const name of ["dragenter", "dragover"]) {
+    dropzone.addEventListener(name, (event) => {
+      event.preventDefault();
+      dropzone.classList.add("dragging");
+    });
+  }
+  for (const name of ["dragleave", "drop"]) {
+    dropzone.addEventListener(name, () => dropzone.classList.remove("dragging"));
+  }
+  dropzone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    startUploads([...event.dataTransfer.files]);
+  });
+
+  fill(
+    main,
+    h(
+      "div",
+      { class: "jobs-page" },
+      h(
+        "section",
+        { class: "card upload", "aria-labelledby": "upload-title" },
+        h("h1", { id: "upload-title" }, "New transcription"),
+        dropzone,
+        uploads,
+        form.element,
+      ),
+      h(
+        "section",
+        { class: "card", "aria-labelledby": "jobs-title" },
+        h(
+          "div",
+          { class: "section-head" },
+          h("h2", { id: "jobs-title" }, "Jobs"),
+          h("button", { type: "button", class: "button ghost", onclick: () => load(false) }, "Refresh"),
+        ),
+        listStatus,
+        h(
+          "table",
+          { class: "joblist" },
+          h(
+            "thead",
+            {},
+            h(
+              "tr",
+              {},
+              h("th", { scope: "col" }, "Recording"),
+              h("th", { scope: "col" }, "Status"),
+              h("th", { scope: "col" }, "Length"),
+              h("th", { scope: "col" }, "Created"),
+              h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")),
+            ),
+          ),
+          tbody,
+        ),
+        empty,
+        more,
+      ),
+    ),
+  );
+
+  function row(job) {
+    const actions = h("div", { class: "actions" });
+    if (!isTerminal(job.status)) {
+      actions.append(
+        h("button", { type: "button", class: "button small", onclick: () => cancel(job) }, "Cancel"),
+      );
+    }
+    actions.append(
+      h("button", { type: "button", class: "button small danger", onclick: () => remove(job) }, "Delete"),
+    );
+    const detail = [];
+    if (job.status === "running" || job.status === "queued") detail.push(progressBar(job));
+    if (job.error) detail.push(h("span", { class: "error small block" }, job.error.message));
+    const tr = h(
+      "tr",
+      { dataset: { id: job.id, status: job.status } },
+      h(
+        "td",
+        { class: "name", "data-label": "Recording" },
+        h("a", { href: `#/jobs/${job.id}` }, jobName(job, jobs)),
+        h(
+          "span",
+          { class: "muted small block" },
+          [job.kind === "enhancement" ? "Enhanced AI" : job.options.model, job.options.diarize ? "speakers" : null,
+            job.options.split_channels ? "by channel" : null, job.input.size_bytes ? bytes(job.input.size_bytes) : null]
+            .filter(Boolean)
+            .join(" · "),
+        ),
+      ),
+      h("td", { "data-label": "Status" }, statusBadge(job), detail),
+      h("td", { "data-label": "Length" }, job.audio_duration ? clock(job.audio_duration) : "–"),
+      h("td", { "data-label": "Created" }, h("time", { datetime: job.created_at }, when(job.created_at))),
+      h("td", { class: "row-actions" }, actions),
+    );
+    return tr;
+  }
+
+  function show(job, { prepend = false } = {}) {
+    jobs.set(job.id, job);
+    const tr = row(job);
+    const old = rows.get(job.id);
+    if (old) old.replaceWith(tr);
+    else if (prepend) tbody.prepend(tr);
+    else tbody.append(tr);
+    rows.set(job.id, tr);
+    empty.hidden = rows.size > 0;
+    if (!isTerminal(job.status)) follow();
+  }
+
+  function forget(id) {
+    const tr = rows.get(id);
+    if (tr) tr.remove();
+    rows.delete(id);
+    jobs.delete(id);
+    const stream = streams.get(id);
+    if (stream) stream.abort();
+    streams.delete(id);
+    empty.hidden = rows.size > 0;
+    follow();
+  }
+
+  // Stream the newest unfinished jobs (at most MAX_STREAMS at once); the rest follow later.
+  function follow() {
+    if (signal.aborted) return;
+    for (const job of jobs.values()) {
+      if (streams.size >= MAX_STREAMS) return;
+      if (isTerminal(job.status) || streams.has(job.id)) continue;
+      const controller = new AbortController();
+      signal.addEventListener("abort", () => controller.abort());
+      streams.set(job.id, controller);
+      watchJob(job.id, {
+        signal: controller.signal,
+        onUpdate: (update) => {
+          if (rows.has(update.id)) show(update);
+        },
+        onGone: () => forget(job.id),
+      }).finally(() => {
+        if (streams.get(job.id) === controller) streams.delete(job.id);
+        follow();
+      });
+    }
+  }
+
+  async function load(append) {
+    say(listStatus, append ? "Loading more…" : "");
+    try {
+      const query = new URLSearchParams({ limit: String(PAGE) });
+      if (append && nextCursor) query.set("cursor", nextCursor);
+      const page = await api(`jobs?${query}`, { signal });
+      if (!append) {
+        for (const controller of streams.values()) controller.abort();
+        streams.clear();
+        tbody.replaceChildren();
+        rows.clear();
+        jobs.clear();
+      }
+      for (const job of page.data) jobs.set(job.id, job);
+      for (const job of page.data) show(job);
+      nextCursor = page.next_cursor;
+      more.hidden = !nextCursor;
+      empty.hidden = rows.size > 0;
+      say(listStatus, "");
+    } catch (error) {
+      if (!signal.aborted) say(listStatus, `Could not load the jobs: ${error.message}`, "error");
+    }
+  }
+
+  async function cancel(job) {
+    try {
+      show(await api(`jobs/${job.id}/cancel`, { method: "POST", signal }));
+      say(listStatus, `Canceled ${jobName(job, jobs)}.`);
+    } catch (error) {
+      say(listStatus, `Could not cancel: ${error.message}`, "error");
+      if (error instanceof ApiError && error.code === "job_finished") load(false);
+    }
+  }
+
+  async function remove(job) {
+    if (!window.confirm(`Delete “${jobName(job, jobs)}” with its recording and transcript?`)) return;
+    try {
+      await api(`jobs/${job.id}`, { method: "DELETE", signal });
+      forget(job.id);
+      say(listStatus, `Deleted ${jobName(job, jobs)}.`);
+    } catch (error) {
+      say(listStatus, `Could not delete: ${error.message}`, "error");
+    }
+  }
+
+  function startUploads(files) {
+    const options = form.values();
+    if (!options) return;
+    for (const file of files) uploadOne(file, options);
+  }
+
+  async function uploadOne(file, options) {
+    const controller = new AbortController();
+    const bar = h("progress", { max: 100, value: 0, "aria-label": `Upload of ${file.name}` });
+    const text = h("span", { class: "small" }, "Starting…");
+    const stop = h("button", { type: "button", class: "button small", onclick: () => controller.abort() }, "Stop");
+    const item = h(
+      "li",
+      { class: "upload-item" },
+      h("span", { class: "upload-name" }, file.name, h("span", { class: "muted small" }, ` ${bytes(file.size)}`)),
+      bar,
+      text,
+      stop,
+    );
+    uploads.prepend(item);
+    const progress = (loaded, total) => {
+      const percent = Math.round((loaded / total) * 100);
+      bar.value = percent;
+      say(text, `Uploading ${percent}%`);
+    };
+    try {
+      const job = await uploadFile(file, options, { signal: controller.signal, onProgress: progress });
+      bar.value = 100;
+      stop.remove();
+      fill(text, "Queued: ", h("a", { href: `#/jobs/${job.id}` }, "open"));
+      show(job, { prepend: true });
+      setTimeout(() => item.remove(), 8000);
+    } catch (error) {
+      stop.remove();
+      say(text, error.code === "aborted" ? "Stopped." : `Failed: ${error.message}`, "error");
+      item.append(
+        h("button", { type: "button", class: "button small ghost", onclick: () => item.remove() }, "Dismiss"),
+      );
+    }
+  }
+
+  load(false);
+}
+
+/**
+ * Upload a file the direct way (POST /uploads, PUT to its URL, POST /transcribe with its id).
+ * Where object storage refuses the browser's PUT (no CORS rule for this origin), the file goes
+ * through the API as a multipart upload instead.
+ */
+async function uploadFile(file, options, { signal, onProgress }) {
+  const upload = await api("uploads", {
+    method: "POST",
+    signal,
+    json: { filename: file.name, content_type: file.type || null, size_bytes: file.size },
+  });
+  try {
+    await send({
+      method: "PUT",
+      url: upload.needs_api_key ? ownUrl(upload.upload_url) : upload.upload_url,
+      headers: upload.headers || {},
+      withKey: upload.needs_api_key,
+      body: file,
+      onProgress,
+      signal,
+    });
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 0 || error.code === "aborted" || upload.needs_api_key) {
+      throw error;
+    }
+    const body = new FormData();
+    body.append("file", file);
+    for (const [name, value] of Object.entries(options)) body.append(name, String(value));
+    return send({ method: "POST", url: "/api/v1/transcribe", body, onProgress, signal });
+  }
+  return api("transcribe", { method: "POST", signal, json: { upload_id: upload.upload_id, ...options } });
+}
+
+function optionsForm() {
+  const model = h("select", { id: "opt-model", name: "model" });
+  const language = h("select", { id: "opt-language", name: "language" }, h("option", { value: "" }, "Detect"));
+  const diarize = h("input", { id: "opt-diarize", name: "diarize", type: "checkbox" });
+  const speakers = h("input", {
+    id: "opt-speakers",
+    name: "num_speakers",
+    type: "number",
+    min: 1,
+    max: 20,
+    inputmode: "numeric",
+    placeholder: "auto",
+    disabled: true,
+  });
+  const split = h("input", { id: "opt-split", name: "split_channels", type: "checkbox" });
+  const recording = h("input", { id: "opt-recording", name: "recording_id", type: "text", maxlength: 200 });
+  const webhook = h("input", { id: "opt-webhook", name: "webhook_url", type: "url", placeholder: "https://…" });
+  const hint = h("p", { class: "muted small", id: "opt-hint" });
+  const status = h("p", { class: "status", role: "status", "aria-live": "polite" });
+
+  const languageNames = new Intl.DisplayNames(undefined, { type: "language" });
+  function sync() {
+    const chosen = catalog && catalog.data.find((m) => m.id === model.value);
+    const englishOnly = Boolean(chosen && chosen.english_only);
+    language.disabled = englishOnly;
+    if (englishOnly) language.value = "";
+    speakers.disabled = !diarize.checked;
+    if (!diarize.checked) speakers.value = "";
+    say(hint, englishOnly ? "This model is English-only; it transcribes English." : "");
+  }
+  diarize.addEventListener("change", () => {
+    if (diarize.checked) split.checked = false;
+    sync();
+  });
+  split.addEventListener("change", () => {
+    if (split.checked) diarize.checked = false;
+    sync();
+  });
+  model.addEventListener("change", sync);
+
+  (async () => {
+    try {
+      catalog = catalog || (await api("models"));
+    } catch (error) {
+      say(status, `Could not read the server's models: ${error.message}`, "error");
+      return;
+    }
+    for (const m of catalog.data) {
+      model.append(h("option", { value: m.id, selected: m.default }, m.id));
+    }
+    for (const code of catalog.languages) {
+      let name = code;
+      try {
+        name = languageNames.of(code) || code;
+      } catch {
+        // an unusual code the browser cannot name
+      }
+      language.append(h("option", { value: code }, `${name} (${code})`));
+    }
+    speakers.max = String(catalog.max_speakers);
+    sync();
+  })();
+
+  const field = (label, control, extra) =>
+    h("div", { class: "field" }, h("label", { for: control.id }, label), control, extra);
+  const check = (label, control) => h("div", { class: "field check" }, control, h("label", { for: control.id }, label));
+
+  const element = h(
+    "form",
+    { class: "options", onsubmit: (event) => event.preventDefault() },
+    h("div", { class: "pair" }, field("Model", model), field("Language", language)),
+    hint,
+    h("div", { class: "pair" }, check("Label speakers", diarize), field("Speakers", speakers)),
+    check("One speaker per channel (stereo calls)", split),
+    h(
+      "details",
+      { class: "more" },
+      h("summary", {}, "More options"),
+      field("Your reference", recording),
+      field("Webhook URL", webhook),
+    ),
+    status,
+  );
+
+  return {
+    element,
+    values() {
+      if (!element.reportValidity()) return null;
+      const out = { diarize: diarize.checked, split_channels: split.checked };
+      if (model.value) out.model = model.value;
+      if (language.value && !language.disabled) out.language = language.value;
+      if (diarize.checked && speakers.value) out.num_speakers = Number(speakers.value);
+      if (recording.value.trim()) out.recording_id = recording.value.trim();
+      if (webhook.value.trim()) out.webhook_url = webhook.value.trim();
+      return out;
+    },
+  };
+}
