@@ -236,6 +236,11 @@ def main() -> None:
             wait_for_transcript(chrome)
             wait_until("the summary panel", lambda: visible(chrome, ".insights h2"))
             wait_until("the webhook panel", lambda: visible(chrome, ".webhooks h2"))
+            # Play from a word for a moment, so the picture shows the spoken word marked.
+            words = chrome.find_elements(By.CSS_SELECTOR, ".turns .w")
+            words[min(12, len(words) - 1)].click()
+            time.sleep(1.5)
+            chrome.execute_script("document.getElementById('player')?.pause()")
             shoot(chrome, args.out / "transcript-desktop.png")
             shoot(chrome, args.out / "transcript-desktop-full.png", full=True)
             set_viewport(chrome, *PHONE)

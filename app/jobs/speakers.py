@@ -8,7 +8,6 @@ show the same names, and renaming again never rewrites a stored result.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import unicodedata
@@ -87,13 +86,18 @@ def apply_speaker_names(result: Any, names: Mapping[str, str]) -> Any:
     """A copy of a result (transcript or enhancement) with names in place of labels.
 
     Every `speaker` that has a name becomes the name and keeps its label in `speaker_id`;
-    entries of a `speakers` list get a `name`. Walking the whole document keeps this right when
-    the result gains new places that carry a speaker.
+    entries of a `speakers` list get a `name`; a `summary` text that quotes labels (the
+    extractive summary prefixes each sentence with its speaker) gets the names. Walking the whole
+    document keeps this right when the result gains new places that carry a speaker.
     """
     if not names:
         return result
+    labels = sorted(names, key=len, reverse=True)
+    quoted = re.compile(r"\b(" + "|".join(re.escape(label) for label in labels) + r")\b")
 
     def walk(node: Any, key: str | None) -> Any:
+        if isinstance(node, str) and key == "summary":
+            return quoted.sub(lambda match: names[match.group(0)], node)
         if isinstance(node, dict):
             out = {k: walk(v, k) for k, v in node.items()}
             speaker = node.get("speaker")
@@ -105,7 +109,7 @@ def apply_speaker_names(result: Any, names: Mapping[str, str]) -> Any:
             return out
         if isinstance(node, list):
             return [walk(item, key) for item in node]
-        return copy.copy(node)
+        return node
 
     named = walk(result, None)
     if isinstance(named, dict):

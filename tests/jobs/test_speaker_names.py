@@ -90,12 +90,13 @@ def test_names_replace_labels_and_keep_them_as_ids() -> None:
 
 def test_an_enhancement_result_gets_the_names_too() -> None:
     enhancement = {
-        "summary": "Hello there.",
+        "summary": "SPEAKER_00: Hello there. SPEAKER_01: Thanks. SPEAKER_010 stays.",
         "key_points": [{"text": "Hello there.", "speaker": "SPEAKER_00", "segment_ids": [0]}],
         "entities": [{"text": "Bob", "occurrences": [{"speaker": "SPEAKER_01", "start": 2.25}]}],
         "speaker_turns": [{"speaker": "SPEAKER_00"}, {"speaker": "SPEAKER_01"}],
     }
     named = apply_speaker_names(enhancement, NAMES)
+    assert named["summary"] == "Ada Lovelace: Hello there. Bob <B&B>: Thanks. SPEAKER_010 stays."
     assert named["key_points"][0]["speaker"] == "Ada Lovelace"
     assert named["entities"][0]["occurrences"][0]["speaker"] == "Bob <B&B>"
     assert [t["speaker"] for t in named["speaker_turns"]] == ["Ada Lovelace", "Bob <B&B>"]

@@ -36,8 +36,10 @@ def test_upload_read_rename_and_download_in_a_real_browser(stack: ServiceStack) 
     from selenium.webdriver.common.keys import Keys
 
     from scripts.webapp_screenshots import (
+        PHONE,
         chromium_driver,
         page_errors,
+        set_viewport,
         sign_in,
         upload,
         visible,
@@ -114,6 +116,15 @@ def test_upload_read_rename_and_download_in_a_real_browser(stack: ServiceStack) 
         subs = pysrt.from_string(Path(srt_file).read_text())
         assert subs and all(s.text.startswith("[Ada Lovelace] ") for s in subs)
         assert "country" in " ".join(s.text for s in subs).lower()
+
+        # Nothing spills sideways at a phone's width, on this view or the list.
+        set_viewport(chrome, *PHONE)
+        for view in (f"#/jobs/{job_id}", "#/"):
+            chrome.execute_script(f"location.hash = '{view}'")
+            wait_until("the view", lambda: visible(chrome, ".turns .w, #jobs-title"))
+            time.sleep(0.5)
+            width = chrome.execute_script("return document.documentElement.scrollWidth")
+            assert width <= PHONE[0], (view, width)
 
         assert page_errors(chrome) == []
 

@@ -66,10 +66,14 @@ export function bytes(n) {
 }
 
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const thisYear = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" });
 
-/** An ISO time as a short local date and time. */
-export function when(iso) {
-  return iso ? dateFormat.format(new Date(iso)) : "";
+/** An ISO time as a local date and time ({short: true}: without this year's year). */
+export function when(iso, { short = false } = {}) {
+  if (!iso) return "";
+  const date = new Date(iso);
+  if (short && date.getFullYear() === new Date().getFullYear()) return thisYear.format(date);
+  return dateFormat.format(date);
 }
 
 /** Announce a message in a live region (screen readers) and show it. */

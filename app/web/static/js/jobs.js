@@ -29,7 +29,7 @@ export function statusBadge(job) {
 }
 
 export function progressBar(job) {
-  const label = job.stage ? `${job.stage} ${job.progress}%` : `${job.progress}%`;
+  const label = job.stage ? `${job.stage.replaceAll("_", " ")} ${job.progress}%` : `${job.progress}%`;
   return h(
     "div",
     { class: "progress-line" },
@@ -167,7 +167,7 @@ export function renderJobs(main, signal) {
       ),
       h("td", { "data-label": "Status" }, statusBadge(job), detail),
       h("td", { "data-label": "Length" }, job.audio_duration ? clock(job.audio_duration) : "–"),
-      h("td", { "data-label": "Created" }, h("time", { datetime: job.created_at }, when(job.created_at))),
+      h("td", { "data-label": "Created" }, h("time", { datetime: job.created_at, title: when(job.created_at) }, when(job.created_at, { short: true }))),
       h("td", { class: "row-actions" }, actions),
     );
     return tr;

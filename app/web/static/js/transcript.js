@@ -7,6 +7,27 @@ import { jobName, progressBar, statusBadge } from "./jobs.js";
 import { isTerminal, watchJob } from "./live.js";
 
 const PALETTE_SIZE = 8;
+// spaCy's OntoNotes entity types, as a reader would call them.
+const ENTITY_TYPES = {
+  PERSON: "People",
+  NORP: "Groups",
+  FAC: "Buildings and places",
+  ORG: "Organisations",
+  GPE: "Countries, cities, states",
+  LOC: "Locations",
+  PRODUCT: "Products",
+  EVENT: "Events",
+  WORK_OF_ART: "Works",
+  LAW: "Laws",
+  LANGUAGE: "Languages",
+  DATE: "Dates",
+  TIME: "Times",
+  PERCENT: "Percentages",
+  MONEY: "Money",
+  QUANTITY: "Quantities",
+  ORDINAL: "Ordinals",
+  CARDINAL: "Numbers",
+};
 const FORMATS = [
   ["json", "JSON"],
   ["txt", "Text"],
@@ -474,7 +495,7 @@ class JobView {
           "dl",
           { class: "entities" },
           [...byType].map(([type, list]) => [
-            h("dt", {}, type),
+            h("dt", { title: type }, ENTITY_TYPES[type] || type),
             h("dd", {}, list.map((e) =>
               h("button", {
                 type: "button",
