@@ -28,14 +28,31 @@ export function statusBadge(job) {
   return h("span", { class: `badge status-${job.status}` }, STATUS_TEXT[job.status] || job.status);
 }
 
-export function progressBar(job) {
-  const label = job.stage ? `${job.stage.replaceAll("_", " ")} ${job.progress}%` : `${job.progress}%`;
-  return h(
-    "div",
-    { class: "progress-line" },
-    h("progress", { max: 100, value: job.progress, "aria-label": `Progress ${label}` }),
-    h("span", { class: "muted small" }, label),
-  );
+/**
+ * A job's status, progress and error, updated in place as events arrive (replacing the
+ * elements would take keyboard focus away from the controls beside them).
+ */
+export function liveStatus() {
+  const badge = h("span", { class: "badge" });
+  const bar = h("progress", { max: 100, value: 0 });
+  const label = h("span", { class: "muted small" });
+  const line = h("div", { class: "progress-line" }, bar, label);
+  const error = h("span", { class: "error small block" });
+  const el = h("div", { class: "live-status" }, badge, line, error);
+  return {
+    el,
+    update(job) {
+      badge.className = `badge status-${job.status}`;
+      badge.textContent = STATUS_TEXT[job.status] || job.status;
+      line.hidden = isTerminal(job.status);
+      const text = job.stage ? `${job.stage.replaceAll("_", " ")} ${job.progress}%` : `${job.progress}%`;
+      bar.value = job.progress;
+      bar.setAttribute("aria-label", `Progress ${text}`);
+      label.textContent = text;
+      error.textContent = job.error ? job.error.message : "";
+      error.hidden = !job.error;
+    },
+  };
 }
 
 export function renderJobs(main, signal) {
@@ -136,58 +153,65 @@ export function renderJobs(main, signal) {
     ),
   );
 
+  // One row per job; events update its cells in place.
   function row(job) {
-    const actions = h("div", { class: "actions" });
-    if (!isTerminal(job.status)) {
-      actions.append(
-        h("button", { type: "button", class: "button small", onclick: () => cancel(job) }, "Cancel"),
-      );
-    }
-    actions.append(
-      h("button", { type: "button", class: "button small danger", onclick: () => remove(job) }, "Delete"),
-    );
-    const detail = [];
-    if (job.status === "running" || job.status === "queued") detail.push(progressBar(job));
-    if (job.error) detail.push(h("span", { class: "error small block" }, job.error.message));
+    const status = liveStatus();
+    const link = h("a", { href: `#/jobs/${job.id}` });
+    const about = h("span", { class: "muted small block" });
+    const length = h("td", { "data-label": "Length" });
+    const cancelButton = h("button", { type: "button", class: "button small", onclick: () => cancel(job.id) }, "Cancel");
+    const deleteButton = h("button", { type: "button", class: "button small danger", onclick: () => remove(job.id) }, "Delete");
     const tr = h(
       "tr",
-      { dataset: { id: job.id, status: job.status } },
-      h(
-        "td",
-        { class: "name", "data-label": "Recording" },
-        h("a", { href: `#/jobs/${job.id}` }, jobName(job, jobs)),
-        h(
-          "span",
-          { class: "muted small block" },
-          [job.kind === "enhancement" ? "Enhanced AI" : job.options.model, job.options.diarize ? "speakers" : null,
-            job.options.split_channels ? "by channel" : null, job.input.size_bytes ? bytes(job.input.size_bytes) : null]
-            .filter(Boolean)
-            .join(" · "),
-        ),
-      ),
-      h("td", { "data-label": "Status" }, statusBadge(job), detail),
-      h("td", { "data-label": "Length" }, job.audio_duration ? clock(job.audio_duration) : "–"),
+      {},
+      h("td", { class: "name", "data-label": "Recording" }, link, about),
+      h("td", { "data-label": "Status" }, status.el),
+      length,
       h("td", { "data-label": "Created" }, h("time", { datetime: job.created_at, title: when(job.created_at) }, when(job.created_at, { short: true }))),
-      h("td", { class: "row-actions" }, actions),
+      h("td", { class: "row-actions" }, h("div", { class: "actions" }, cancelButton, deleteButton)),
     );
-    return tr;
+    const paint = (current) => {
+      tr.dataset.id = current.id;
+      tr.dataset.status = current.status;
+      link.textContent = jobName(current, jobs);
+      about.textContent = [
+        current.kind === "enhancement" ? "Enhanced AI" : current.options.model,
+        current.options.diarize ? "speakers" : null,
+        current.options.split_channels ? "by channel" : null,
+        current.input.size_bytes ? bytes(current.input.size_bytes) : null,
+      ]
+        .filter(Boolean)
+        .join(" · ");
+      status.update(current);
+      length.textContent = current.audio_duration ? clock(current.audio_duration) : "–";
+      if (isTerminal(current.status) && !cancelButton.hidden) {
+        const focused = document.activeElement === cancelButton;
+        cancelButton.hidden = true;
+        if (focused) deleteButton.focus();
+      }
+    };
+    paint(job);
+    return { tr, paint };
   }
 
   function show(job, { prepend = false } = {}) {
     jobs.set(job.id, job);
-    const tr = row(job);
-    const old = rows.get(job.id);
-    if (old) old.replaceWith(tr);
-    else if (prepend) tbody.prepend(tr);
-    else tbody.append(tr);
-    rows.set(job.id, tr);
+    let entry = rows.get(job.id);
+    if (entry) {
+      entry.paint(job);
+    } else {
+      entry = row(job);
+      if (prepend) tbody.prepend(entry.tr);
+      else tbody.append(entry.tr);
+      rows.set(job.id, entry);
+    }
     empty.hidden = rows.size > 0;
     if (!isTerminal(job.status)) follow();
   }
 
   function forget(id) {
-    const tr = rows.get(id);
-    if (tr) tr.remove();
+    const entry = rows.get(id);
+    if (entry) entry.tr.remove();
     rows.delete(id);
     jobs.delete(id);
     const stream = streams.get(id);
@@ -243,9 +267,10 @@ export function renderJobs(main, signal) {
     }
   }
 
-  async function cancel(job) {
+  async function cancel(id) {
+    const job = jobs.get(id);
     try {
-      show(await api(`jobs/${job.id}/cancel`, { method: "POST", signal }));
+      show(await api(`jobs/${id}/cancel`, { method: "POST", signal }));
       say(listStatus, `Canceled ${jobName(job, jobs)}.`);
     } catch (error) {
       say(listStatus, `Could not cancel: ${error.message}`, "error");
@@ -253,11 +278,12 @@ export function renderJobs(main, signal) {
     }
   }
 
-  async function remove(job) {
+  async function remove(id) {
+    const job = jobs.get(id);
     if (!window.confirm(`Delete “${jobName(job, jobs)}” with its recording and transcript?`)) return;
     try {
-      await api(`jobs/${job.id}`, { method: "DELETE", signal });
-      forget(job.id);
+      await api(`jobs/${id}`, { method: "DELETE", signal });
+      forget(id);
       say(listStatus, `Deleted ${jobName(job, jobs)}.`);
     } catch (error) {
       say(listStatus, `Could not delete: ${error.message}`, "error");

@@ -3,7 +3,7 @@
 
 import { api, ApiError, download, ownUrl } from "./api.js";
 import { bytes, clock, fill, h, say, when } from "./dom.js";
-import { jobName, progressBar, statusBadge } from "./jobs.js";
+import { jobName, liveStatus, statusBadge } from "./jobs.js";
 import { isTerminal, watchJob } from "./live.js";
 
 const PALETTE_SIZE = 8;
@@ -72,7 +72,9 @@ class JobView {
 
     this.title = h("h1", { class: "job-title" });
     this.meta = h("p", { class: "job-meta muted" });
-    this.live = h("div", { class: "job-live" });
+    this.liveStatus = liveStatus();
+    this.cancelButton = h("button", { type: "button", class: "button small", onclick: () => this.cancel() }, "Cancel");
+    this.live = h("div", { class: "live-line" }, this.liveStatus.el, this.cancelButton);
     this.status = h("p", { class: "status", role: "status", "aria-live": "polite" });
     this.body = h("div", { class: "job-grid" });
     this.deleteButton = h("button", { type: "button", class: "button small danger", onclick: () => this.remove() }, "Delete");
@@ -107,6 +109,7 @@ class JobView {
       onGone: () => {
         fill(this.live, h("p", { class: "error" }, "This job was deleted."));
         this.body.replaceChildren();
+        this.deleteButton.hidden = true;
       },
     });
   }
@@ -124,14 +127,12 @@ class JobView {
       `created ${when(job.created_at)}`,
     ];
     fill(this.meta, parts.filter(Boolean).join(" · "));
-    const running = !isTerminal(job.status);
-    const children = [statusBadge(job)];
-    if (running) {
-      children.push(progressBar(job));
-      children.push(h("button", { type: "button", class: "button small", onclick: () => this.cancel() }, "Cancel"));
+    this.liveStatus.update(job);
+    if (isTerminal(job.status) && !this.cancelButton.hidden) {
+      const focused = document.activeElement === this.cancelButton;
+      this.cancelButton.hidden = true;
+      if (focused) this.deleteButton.focus();
     }
-    if (job.error) children.push(h("p", { class: "error" }, job.error.message));
-    fill(this.live, h("div", { class: "live-line" }, children));
   }
 
   async showOutcome() {
@@ -437,12 +438,14 @@ class JobView {
       return;
     }
     if (!isTerminal(latest.status)) {
-      fill(this.insights, heading, statusBadge(latest), progressBar(latest));
+      const live = liveStatus();
+      live.update(latest);
+      fill(this.insights, heading, live.el);
       watchJob(latest.id, {
         signal: this.signal,
         onUpdate: (job) => {
           if (isTerminal(job.status)) this.loadInsights();
-          else fill(this.insights, heading, statusBadge(job), progressBar(job));
+          else live.update(job);
         },
       });
       return;
