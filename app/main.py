@@ -9,7 +9,9 @@ from app.config import get_settings
 from app.docs import install_offline_docs
 from app.enhance.router import router as enhance_router
 from app.errors import install_error_handlers
+from app.jobs.catalog import router as catalog_router
 from app.jobs.events import router as job_events_router
+from app.jobs.review_router import router as review_router
 from app.jobs.router import router as jobs_router
 from app.limits import BodySizeLimitMiddleware
 from app.logs import configure_logging
@@ -18,6 +20,7 @@ from app.ops.middleware import RequestContextMiddleware
 from app.ops.router import router as ops_router
 from app.ops.tracing import setup_api_tracing
 from app.transfers.router import router as transfers_router
+from app.web.router import install_web_app
 from app.webhooks.router import router as webhooks_router
 
 
@@ -38,6 +41,8 @@ def create_app() -> FastAPI:
     # Added last, so it runs first: every answer (a refused body too) gets its request id.
     application.add_middleware(RequestContextMiddleware)
     application.include_router(jobs_router)
+    application.include_router(review_router)
+    application.include_router(catalog_router)
     application.include_router(transfers_router)
     application.include_router(webhooks_router)
     application.include_router(enhance_router)
@@ -45,6 +50,7 @@ def create_app() -> FastAPI:
 
     application.include_router(job_events_router)
     application.include_router(ops_router)
+    install_web_app(application)
     setup_api_tracing(application, settings)
     return application
 

@@ -153,6 +153,10 @@ class Job(Base):
     expires_at: Mapped[datetime | None] = mapped_column(index=True)
     purged_at: Mapped[datetime | None]
 
+    # Names a person gave the speakers of a finished transcription ({"SPEAKER_00": "Alice"});
+    # the stored results keep the labels and every rendering applies the names when it is read.
+    speaker_names: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
     @property
     def job_status(self) -> JobStatus:
         """The status as an enum."""

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # System packages the service needs beside Python: ffmpeg/ffprobe (probe and decode media) and,
-# for the test suite (--test), a redis-server binary and Chromium (the Flower screenshot test
-# renders the dashboard headless); with --ops, promtool (Debian's prometheus package).
+# for the test suite (--test), a redis-server binary, Chromium (the Flower screenshot test
+# renders the dashboard headless) and ChromeDriver (the web app's browser test drives Chromium
+# with Selenium); with --ops, promtool (Debian's prometheus package).
 # Installs them with apt when missing and allowed.
 set -euo pipefail
 
@@ -16,6 +17,7 @@ fi
 if [[ "${1:-}" == "--test" ]]; then
   command -v redis-server >/dev/null || need+=(redis-server)
   command -v chromium >/dev/null || need+=(chromium)
+  command -v chromedriver >/dev/null || need+=(chromium-driver)
 fi
 [[ ${#need[@]} -eq 0 ]] && exit 0
 

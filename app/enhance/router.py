@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
@@ -17,7 +18,7 @@ from app.enhance import service
 from app.enhance.schemas import EnhancementOut, EnhanceRequest
 from app.errors import ApiError
 from app.jobs.dispatch import publish_job
-from app.jobs.schemas import JobOut, job_out
+from app.jobs.schemas import JobOut, JobPage, job_out
 from app.ops.metrics import record_job_submitted
 from app.storage import get_storage
 
@@ -56,6 +57,20 @@ async def create_enhancement(
     out = await run_in_threadpool(_create, session, principal, body)
     response.headers["Location"] = f"/api/v1/enhanced-ai/{out.id}"
     return out
+
+
+@router.get("/enhanced-ai", response_model=JobPage)
+def list_enhancements(
+    session: SessionDep,
+    principal: PrincipalDep,
+    transcription_job_id: uuid.UUID,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> JobPage:
+    """Your enhancement jobs of one transcription, newest first."""
+    found = service.list_enhancements(
+        session, principal=principal, transcription_job_id=transcription_job_id, limit=limit
+    )
+    return JobPage(data=[job_out(j) for j in found], next_cursor=None)
 
 
 @router.get("/enhanced-ai/{job_id}", response_model=EnhancementOut)

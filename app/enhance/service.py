@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.quotas import check_active_jobs
@@ -25,6 +26,7 @@ from app.errors import (
     sound_values,
 )
 from app.jobs import service as jobs
+from app.jobs import speakers
 from app.jobs.dispatch import prepare_dispatch
 from app.models import Job, JobStatus
 from app.storage import ObjectNotFound, Storage
@@ -143,6 +145,29 @@ def get_enhancement(
     if key is None:
         return job, None
     try:
-        return job, json.loads(storage.get_bytes(key))
+        result = json.loads(storage.get_bytes(key))
     except ObjectNotFound as exc:
         raise NotFound(f"the result of job {job_id} is no longer stored") from exc
+    # The names given to the transcription's speakers since (PATCH /jobs/{id}) apply here too.
+    names = speakers.names_of_job(
+        session, principal=principal, job_id=job.options.get("transcription_job_id")
+    )
+    return job, speakers.apply_speaker_names(result, names)
+
+
+def list_enhancements(
+    session: Session, *, principal: Principal, transcription_job_id: uuid.UUID, limit: int
+) -> list[Job]:
+    """The caller's enhancement jobs of one transcription, newest first."""
+    query = (
+        select(Job)
+        .where(
+            Job.owner == principal.owner,
+            Job.kind == KIND,
+            Job.deleted_at.is_(None),
+            Job.options["transcription_job_id"].as_string() == str(transcription_job_id),
+        )
+        .order_by(Job.created_at.desc(), Job.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))

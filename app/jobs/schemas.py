@@ -165,6 +165,10 @@ class JobOut(BaseModel):
     purged_at: datetime | None = Field(
         None, description="when the input and results were deleted by retention"
     )
+    speaker_names: dict[str, str] = Field(
+        default_factory=dict,
+        description="names given to speaker labels (PATCH); every transcript format uses them",
+    )
     links: JobLinks
 
 
@@ -205,6 +209,7 @@ def job_out(job: Job) -> JobOut:
         finished_at=job.finished_at,
         expires_at=job.expires_at or retention_deadline(job),
         purged_at=job.purged_at,
+        speaker_names=job.speaker_names or {},
         links=JobLinks(self=base, transcript=f"{base}/transcript", cancel=f"{base}/cancel"),
     )
 
@@ -214,3 +219,15 @@ def retention_deadline(job: Job) -> datetime | None:
     if job.retention_seconds is None or job.finished_at is None:
         return None
     return job.finished_at + timedelta(seconds=job.retention_seconds)
+
+
+class JobUpdate(BaseModel):
+    """PATCH body of a job: what a person may change once it has finished."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    speaker_names: dict[str, str | None] = Field(
+        description='Names for speaker labels, e.g. {"SPEAKER_00": "Alice"}; merged into '
+        "the names already given; null or an empty string removes a name",
+        max_length=200,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import logging
 import uuid
 from collections.abc import Mapping
@@ -335,9 +336,21 @@ def transcript_key(session: Session, *, principal: Principal, job_id: uuid.UUID,
 def read_transcript(
     session: Session, *, principal: Principal, job_id: uuid.UUID, fmt: str, storage: Storage
 ) -> bytes:
-    """A finished job's result in one format."""
+    """A finished job's result in one format, with the speaker names given to it."""
     key = transcript_key(session, principal=principal, job_id=job_id, fmt=fmt)
+    job = get_job(session, principal=principal, job_id=job_id)
+    names = job.speaker_names
+    if names:  # rendered from the JSON result with the names applied
+        key = str(job.result_keys["json"])
     try:
-        return storage.get_bytes(key)
+        data = storage.get_bytes(key)
     except ObjectNotFound as exc:
         raise NotFound(f"the {fmt} result of job {job_id} is no longer stored") from exc
+    if not names:
+        return data
+    from app.jobs.speakers import render_named
+
+    named = render_named(json.loads(data), fmt, names)
+    if named is None:
+        raise NotFound(f"this job has no {fmt} result", code="format_unavailable")
+    return named

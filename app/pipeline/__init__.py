@@ -1,4 +1,5 @@
 """The worker's pipeline: decode, ASR, diarization, merge, renderings.
 
-Imported only inside worker code paths and the local CLI; the API never imports it.
+Imported only inside worker code paths and the local CLI. The API imports only `formats` (pure
+renderers, no ML stack) when it renders a result with speaker names.
 """

@@ -59,6 +59,10 @@ class LocalStorage:
         tmp.write_bytes(data)
         os.replace(tmp, final)
 
+    def local_path(self, key: str) -> Path:
+        """The file that holds `key` (for responses that stream a file with byte ranges)."""
+        return self._path(key)
+
     def get_bytes(self, key: str) -> bytes:
         try:
             return self._path(key).read_bytes()

@@ -121,9 +121,12 @@ def transcript_link(
     settings = get_settings()
     key = jobs.transcript_key(session, principal=principal, job_id=job_id, fmt=format)
     expires = timedelta(seconds=settings.presigned_url_expires_seconds)
-    url = get_storage().presign_download(
-        key, expires=expires, filename=f"{job_id}.{format}", content_type=jobs.FORMATS[format]
-    )
+    url = None
+    # The stored file has the speaker labels; with names given, the API renders it when read.
+    if not jobs.get_job(session, principal=principal, job_id=job_id).speaker_names:
+        url = get_storage().presign_download(
+            key, expires=expires, filename=f"{job_id}.{format}", content_type=jobs.FORMATS[format]
+        )
     if url is None:
         own = request.url_for("get_transcript", job_id=job_id).include_query_params(format=format)
         return DownloadLink(url=str(own), format=format, expires_at=None, needs_api_key=True)

@@ -155,6 +155,16 @@ def test_presigned_upload_job_download_and_delete(cloud: Cloud, video: Path) -> 
     assert srt.status_code == 200 and PHRASE in srt.text.lower().replace(",", "")
     assert f'filename="{job_id}.srt"' in srt.headers["content-disposition"]
 
+    # Playback: the store serves the recording itself, through a presigned link.
+    audio = cloud.api("GET", f"/api/v1/jobs/{job_id}/audio/url")
+    assert audio.status_code == 200, audio.text
+    assert audio.json()["media_type"] == "video/mp4"
+    assert not audio.json()["url"].startswith(cloud.stack.url)
+    played = httpx.get(audio.json()["url"])  # no API key
+    assert played.status_code == 200 and played.content == video.read_bytes()
+    moved = cloud.api("GET", f"/api/v1/jobs/{job_id}/audio")
+    assert moved.status_code == 307 and not moved.headers["location"].startswith(cloud.stack.url)
+
     assert cloud.api("DELETE", f"/api/v1/jobs/{job_id}").status_code == 204
     assert cloud.job_keys(job_id) == []
     assert cloud.api("GET", f"/api/v1/jobs/{job_id}").status_code == 404
